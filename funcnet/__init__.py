@@ -1,0 +1,51 @@
+"""funcnet: a functional JAX neural-network library with a NumPy twin (``reference``).
+
+The public API, flat. Layers are :class:`Layer` pairs of pure ``init``/``apply``
+functions over plain pytrees; see ``funcnet.core`` for the contract.
+"""
+
+from funcnet import activations, initializers, losses
+from funcnet.activations import (
+    identity,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from funcnet.core import Activation, Layer, Sequential, as_layer, output_shape
+from funcnet.dense import Dense
+from funcnet.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    mse,
+    softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Dense",
+    "Layer",
+    "Sequential",
+    "activations",
+    "as_layer",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "identity",
+    "initializers",
+    "leaky_relu",
+    "log_softmax",
+    "losses",
+    "mse",
+    "output_shape",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "tanh",
+]

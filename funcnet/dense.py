@@ -1,0 +1,70 @@
+"""Dense (fully connected) layer: y = x @ w + b."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from funcnet import _checks
+from funcnet import initializers as _inits
+from funcnet.core import Layer
+
+
+def Dense(  # noqa: N802 (a layer constructor)
+    features: int,
+    w_init="lecun_normal",
+    b_init="zeros",
+    use_bias: bool = True,
+    param_dtype=jnp.float32,
+) -> Layer:
+    """Fully connected layer ``y = x @ w + b``.
+
+    Args:
+        features: output width ``out``.
+        w_init: initializer (or its name) for ``w: (in, out)``.
+        b_init: initializer (or its name) for ``b: (out,)``.
+        use_bias: whether to add ``b``.
+        param_dtype: dtype of the parameters.
+
+    Shapes: ``x: (N, in)`` (or any ``(..., in)``) -> ``y: (N, out)``.
+
+    Example:
+        >>> layer = Dense(3, w_init="he_normal")
+        >>> params, state = layer.init(jax.random.key(0), (2,))
+        >>> y, _ = layer.apply(params, state, jnp.ones((4, 2)))
+        >>> y.shape
+        (4, 3)
+    """
+    features = _checks.positive_int("Dense", "features", features)
+    if not isinstance(use_bias, bool):
+        raise TypeError(f"Dense: use_bias must be True or False, got {use_bias!r}")
+    w_init_fn, b_init_fn = _inits.get(w_init), _inits.get(b_init)
+
+    def init(key, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(
+                f"Dense: input_shape must be (in_features,) per example, got {input_shape!r}"
+            )
+        w_key, b_key = jax.random.split(key)
+        params = {"w": w_init_fn(w_key, (input_shape[-1], features), param_dtype)}
+        if use_bias:
+            params["b"] = b_init_fn(b_key, (features,), param_dtype)
+        return params, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        del train, key
+        w = params["w"]
+        _checks.min_rank("Dense", "x", x, 1, "(batch, in_features)")
+        _checks.floating_array("Dense", "x", x)
+        if x.shape[-1] != w.shape[0]:
+            raise ValueError(
+                f"Dense({features}): x must have last dimension {w.shape[0]} "
+                f"(the in_features of w {tuple(w.shape)}), got x shape {tuple(x.shape)}"
+            )
+        y = x @ w
+        if use_bias:
+            y = y + params["b"]
+        return y, state
+
+    return Layer(init, apply, name="dense",
+                 spec={"type": "Dense", "features": features, "use_bias": use_bias})

@@ -1,0 +1,190 @@
+"""Losses: ``loss(predictions, targets, reduction="mean") -> scalar``.
+
+Each loss first computes one value per sample (averaging over any non-batch axes),
+then reduces over the batch: ``"mean"`` (default), ``"sum"`` or ``"none"`` (the
+``(N,)`` per-sample vector, used by the training loop to weight a padded last batch).
+
+==========================================  =========================================
+name                                        per-sample loss
+==========================================  =========================================
+mse                                         mean((y_hat - y)^2)
+binary_cross_entropy_with_logits            mean(max(z, 0) - z*y + log(1 + exp(-|z|)))
+binary_cross_entropy                        -mean(y log p + (1-y) log(1-p)), p clipped
+softmax_cross_entropy                       -sum_k y_k log softmax(z)_k
+softmax_cross_entropy_with_integer_labels   -log softmax(z)_label
+==========================================  =========================================
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from funcnet import _checks
+from funcnet.activations import log_softmax
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(per_sample, reduction: str, where: str):
+    if reduction == "mean":
+        return jnp.mean(per_sample)
+    if reduction == "sum":
+        return jnp.sum(per_sample)
+    if reduction == "none":
+        return per_sample
+    raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _per_sample_mean(x):
+    """Mean over every axis but the first: (N, ...) -> (N,)."""
+    return jnp.mean(x.reshape(x.shape[0], -1), axis=1) if x.ndim > 1 else x
+
+
+def _same_shape(where: str, pred_name: str, pred, target_name: str, target) -> None:
+    _checks.min_rank(where, pred_name, pred, 1, "(batch, ...)")
+    _checks.same_length(where, pred_name, pred, target_name, target)
+    if jnp.shape(pred) != jnp.shape(target):
+        raise ValueError(
+            f"{where}: {target_name} must have the shape of {pred_name} "
+            f"{tuple(jnp.shape(pred))}, got {tuple(jnp.shape(target))}"
+        )
+
+
+def mse(predictions, targets, reduction: str = "mean"):
+    """Mean squared error: mean((predictions - targets)^2).
+
+    Args:
+        predictions: ``(N, ...)`` float array.
+        targets: same shape as ``predictions``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` over the batch.
+
+    Example:
+        >>> mse(jnp.array([[1.0], [3.0]]), jnp.array([[0.0], [1.0]]))
+        Array(2.5, dtype=float32)
+    """
+    _same_shape("mse", "predictions", predictions, "targets", targets)
+    return _reduce(_per_sample_mean((predictions - targets) ** 2), reduction, "mse")
+
+
+def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
+    """Sigmoid + binary cross-entropy on logits, stable for any |z|.
+
+    Uses ``max(z, 0) - z*y + log(1 + exp(-|z|))``, which equals
+    ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` without overflow.
+
+    Args:
+        logits: ``(N, ...)`` float array.
+        labels: same shape, values in [0, 1] (0/1 or soft labels).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Example:
+        >>> binary_cross_entropy_with_logits(jnp.array([[0.0]]), jnp.array([[1.0]]))
+        Array(0.6931472, dtype=float32)
+    """
+    where = "binary_cross_entropy_with_logits"
+    _same_shape(where, "logits", logits, "labels", labels)
+    _checks.floating_array(where, "labels", labels)
+    per_element = (jnp.maximum(logits, 0) - logits * labels
+                   + jnp.log1p(jnp.exp(-jnp.abs(logits))))
+    return _reduce(_per_sample_mean(per_element), reduction, where)
+
+
+def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: float = 1e-15):
+    """Binary cross-entropy on probabilities, as the seeds write it.
+
+    ``p`` is clipped to ``[eps, 1 - eps]`` before the logs, exactly as the lessons do
+    (``np.clip(y_pred, 1e-15, 1 - 1e-15)``), so a probability of exactly 0 or 1 gives a
+    large finite loss instead of inf. Inside the clipped region the gradient is zero:
+    prefer :func:`binary_cross_entropy_with_logits` for training.
+
+    Args:
+        probabilities: ``(N, ...)`` values in [0, 1] (e.g. sigmoid outputs).
+        labels: same shape, values in [0, 1].
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        eps: clipping margin, in (0, 0.5).
+
+    Example:
+        >>> binary_cross_entropy(jnp.array([[0.5]]), jnp.array([[1.0]]))
+        Array(0.6931472, dtype=float32)
+    """
+    where = "binary_cross_entropy"
+    _same_shape(where, "probabilities", probabilities, "labels", labels)
+    _checks.floating_array(where, "labels", labels)
+    if not 0 < eps < 0.5:
+        raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
+    p = jnp.clip(probabilities, eps, 1 - eps)
+    per_element = -(labels * jnp.log(p) + (1 - labels) * jnp.log(1 - p))
+    return _reduce(_per_sample_mean(per_element), reduction, where)
+
+
+def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
+    """Softmax cross-entropy with one-hot or soft targets: -sum_k y_k log softmax(z)_k.
+
+    Args:
+        logits: ``(N, K)`` float array.
+        targets: ``(N, K)`` probabilities (one-hot or soft; each row sums to 1).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Example:
+        >>> softmax_cross_entropy(jnp.array([[0.0, 0.0]]), jnp.array([[1.0, 0.0]]))
+        Array(0.6931472, dtype=float32)
+    """
+    where = "softmax_cross_entropy"
+    _checks.min_rank(where, "logits", logits, 2, "(batch, classes)")
+    _checks.same_length(where, "logits", logits, "targets", targets)
+    if jnp.shape(targets) != jnp.shape(logits):
+        raise ValueError(
+            f"{where}: targets must be one-hot/soft with the shape of logits "
+            f"{tuple(jnp.shape(logits))}, got {tuple(jnp.shape(targets))}; for integer "
+            f"class labels use softmax_cross_entropy_with_integer_labels"
+        )
+    _checks.floating_array(where, "targets", targets)
+    per_sample = -jnp.sum(targets * log_softmax(logits), axis=-1)
+    return _reduce(_per_sample_mean(per_sample), reduction, where)
+
+
+def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "mean"):
+    """Softmax cross-entropy with integer class labels: -log softmax(z)[label].
+
+    Args:
+        logits: ``(N, K)`` float array.
+        labels: ``(N,)`` integer array with values in ``[0, K)`` (checked when the
+            labels are concrete; under ``jit`` they cannot be inspected, and
+            ``funcnet.fit`` checks them before training).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Example:
+        >>> softmax_cross_entropy_with_integer_labels(jnp.array([[0.0, 0.0]]),
+        ...                                           jnp.array([0]))
+        Array(0.6931472, dtype=float32)
+    """
+    where = "softmax_cross_entropy_with_integer_labels"
+    _checks.min_rank(where, "logits", logits, 2, "(batch, classes)")
+    _checks.same_length(where, "logits", logits, "labels", labels)
+    if jnp.shape(labels) != jnp.shape(logits)[:-1]:
+        raise ValueError(
+            f"{where}: labels must have shape {tuple(jnp.shape(logits)[:-1])} (one integer "
+            f"per row of logits), got {tuple(jnp.shape(labels))}"
+        )
+    _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1])
+    log_p = log_softmax(logits)
+    per_sample = -jnp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+    return _reduce(_per_sample_mean(per_sample), reduction, where)
+
+
+LOSSES = {
+    "mse": mse,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "binary_cross_entropy": binary_cross_entropy,
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "softmax_cross_entropy_with_integer_labels": softmax_cross_entropy_with_integer_labels,
+}
+
+
+def get(loss):
+    """Return ``loss`` if callable, else the loss with that name from :data:`LOSSES`."""
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
+    return LOSSES[loss]

@@ -1,0 +1,28 @@
+"""Shared test setup: float64 everywhere gradients are checked, a key fixture, and
+hypothesis profiles that keep the suite inside its time budget on 2 cores."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Gradient truth is checked in float64; tests that need float32 ask for it explicitly.
+jax.config.update("jax_enable_x64", True)
+
+settings.register_profile(
+    "ci",
+    max_examples=10,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def key():
+    """A fresh PRNG key; tests split it rather than reuse it."""
+    return jax.random.key(0)
