@@ -1,0 +1,409 @@
+"""``fit``: the training loop, with a whole epoch as one compiled call.
+
+Two paths run the same compiled update body (``funcnet.step.make_update``):
+
+* ``mode="scan"``: the training set is put on the device once; each epoch is a single
+  jitted call that draws the permutation on the device from the epoch key and runs
+  ``lax.scan`` over the batches. No host work per step.
+* ``mode="loop"``: for data that does not fit on the device, batches are gathered on
+  the host and fed to a jitted step one at a time (no host sync per step either: the
+  metrics stay on the device until the epoch ends).
+
+``mode="auto"`` picks ``scan`` when the training arrays fit in the device budget.
+Both paths visit the same samples in the same order with the same dropout keys, so they
+give the same parameters.
+
+Randomness: epoch ``e`` (0-based) uses ``jax.random.fold_in(key, e)``, split into a
+permutation key and a step key; so a run resumed from a checkpoint after epoch ``k``
+continues exactly as the uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from funcnet import _checks, batching
+from funcnet import losses as _losses
+from funcnet.evaluate import make_evaluator
+from funcnet.step import make_update
+
+#: Training sets larger than this (bytes) use the per-step loop under ``mode="auto"``.
+DEVICE_DATA_BUDGET = 2 * 1024**3
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
+                "learning_rate", "seconds")
+
+
+class FitResult(NamedTuple):
+    """What ``fit`` returns: unpack as ``params, state, opt_state, history = fit(...)``."""
+
+    params: Any
+    state: Any
+    opt_state: Any
+    history: dict
+
+
+class EarlyStopping(NamedTuple):
+    """Stop when ``metric`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Attributes:
+        metric: a history key, e.g. ``"eval_loss"`` or ``"eval_accuracy"``.
+        patience: epochs without improvement before stopping.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracies, else min).
+        min_delta: the smallest change that counts as an improvement.
+        restore_best: return the params/state of the best epoch (default True).
+    """
+
+    metric: str = "eval_loss"
+    patience: int = 5
+    mode: str = "auto"
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+
+class NonFiniteError(FloatingPointError):
+    """Training produced a non-finite loss or gradient; nothing learned is lost.
+
+    Attributes:
+        epoch: 1-based epoch of the first non-finite step.
+        step: 0-based step within that epoch.
+        paths: parameter paths whose gradient was non-finite at that step (``"loss"``
+            when only the loss was).
+        result: a :class:`FitResult` with the last finite params, state, optimizer
+            state and the history up to the failing epoch.
+    """
+
+    def __init__(self, epoch, step, paths, result):
+        self.epoch, self.step, self.paths, self.result = epoch, step, paths, result
+        shown = ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
+        super().__init__(
+            f"fit: the loss or gradients became non-finite at epoch {epoch}, step {step} "
+            f"(first non-finite: {shown}); training stopped and the last finite params, "
+            f"state and optimizer state are in this error's .result. Lower the learning "
+            f"rate or clip gradients (funcnet.optim.clip_by_global_norm)."
+        )
+
+
+def current_learning_rate(opt_state):
+    """The learning rate recorded in an optimizer state, or ``None`` if it holds none.
+
+    Finds a ``learning_rate`` field in any NamedTuple of the state, or optax's
+    ``inject_hyperparams`` ``hyperparams["learning_rate"]``.
+    """
+    found = []
+
+    def visit(node):
+        if found:
+            return
+        if hasattr(node, "_fields"):
+            if "learning_rate" in node._fields:
+                found.append(node.learning_rate)
+                return
+            if "hyperparams" in node._fields and "learning_rate" in node.hyperparams:
+                found.append(node.hyperparams["learning_rate"])
+                return
+        if isinstance(node, (tuple, list)):
+            for child in node:
+                visit(child)
+        elif isinstance(node, dict):
+            for child in node.values():
+                visit(child)
+
+    visit(opt_state)
+    return float(found[0]) if found else None
+
+
+def _validate_data(where, data, name):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{where}: {name} must be a tuple (x, y), got {type(data).__name__}")
+    x, y = data
+    _checks.min_rank(where, f"{name} x", x, 1, "(samples, ...)")
+    _checks.min_rank(where, f"{name} y", y, 1, "(samples, ...)")
+    _checks.same_length(where, f"{name} x", x, f"{name} y", y)
+    if np.shape(x)[0] == 0:
+        raise ValueError(f"{where}: {name} is empty (0 samples)")
+    for label, arr in ((f"{name} x", x), (f"{name} y", y)):
+        arr = np.asarray(arr)
+        if np.issubdtype(arr.dtype, np.floating):
+            bad_rows = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+            if bad_rows.any():
+                row = int(np.argmax(bad_rows))
+                raise ValueError(
+                    f"{where}: {label} holds non-finite values (NaN or inf) in "
+                    f"{int(bad_rows.sum())} row(s), first at row {row}; clean the data first"
+                )
+    return x, y
+
+
+def _check_labels(where, model, params, state, x, y, loss_fn, name):
+    if loss_fn is not _losses.softmax_cross_entropy_with_integer_labels:
+        return
+    out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0],
+                         params, state, jax.ShapeDtypeStruct((1, *np.shape(x)[1:]),
+                                                             np.asarray(x[:1]).dtype))
+    _checks.integer_labels(where, f"{name} y", np.asarray(y), out.shape[-1])
+
+
+def _progress_enabled(progress):
+    if progress is not None:
+        return bool(progress)
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _snapshot(tree):
+    return jax.tree.map(jnp.copy, tree)
+
+
+def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size: int, key,
+        eval_data=None, loss="softmax_cross_entropy_with_integer_labels", accuracy="auto",
+        opt_state=None, mode: str = "auto", progress: bool | None = None,
+        early_stopping: EarlyStopping | None = None,
+        callback: Callable | None = None, eval_batch_size: int = 1024,
+        guard: bool = True) -> FitResult:
+    """Train ``model`` on ``train_data`` for ``epochs`` epochs.
+
+    Every sample is seen exactly once per epoch, in an order drawn from ``key``; the
+    last partial batch is padded and masked, never dropped. ``batch_size=len(x)`` is
+    full-batch gradient descent, ``batch_size=1`` stochastic gradient descent.
+
+    Args:
+        model: a funcnet Layer.
+        params, state: from ``model.init`` (copied, so the caller's arrays stay valid).
+        optimizer: an ``optax.GradientTransformation`` (``funcnet.optim.adam(1e-3)``).
+        train_data: ``(x, y)`` with ``x: (N, ...)`` and ``y: (N,)`` labels or ``(N, ...)``
+            targets.
+        epochs: number of passes over the data (0 returns the inputs unchanged).
+        batch_size: samples per step, ``1 <= batch_size <= N``.
+        key: a ``jax.random`` key for shuffling and dropout.
+        eval_data: optional ``(x, y)`` evaluated after every epoch.
+        loss: a loss accepting ``reduction="none"``, or its name.
+        accuracy: ``"auto"`` (from the loss), a correctness function, or ``None``.
+        opt_state: optimizer state to continue from (default ``optimizer.init(params)``).
+        mode: ``"auto"``, ``"scan"`` (epoch as one compiled call) or ``"loop"``.
+        progress: show tqdm bars (default: only on a terminal and when CI is unset).
+        early_stopping: an :class:`EarlyStopping`, or ``None``.
+        callback: ``callback(epoch, row, params, state)`` after each epoch, where ``row``
+            is that epoch's history entry; returning ``True`` stops training.
+        eval_batch_size: batch size for evaluation.
+        guard: stop on a non-finite loss or gradient (raises :class:`NonFiniteError`).
+
+    Returns:
+        :class:`FitResult` ``(params, state, opt_state, history)``; ``history`` maps
+        each of ``HISTORY_KEYS`` to a list with one entry per epoch.
+
+    Example:
+        >>> params, state, opt_state, history = fit(
+        ...     model, params, state, optim.adam(1e-3), (x_train, y_train),
+        ...     epochs=5, batch_size=128, key=jax.random.key(0), eval_data=(x_test, y_test))
+        >>> history["eval_accuracy"][-1]
+        0.981
+    """
+    where = "fit"
+    x, y = _validate_data(where, train_data, "train_data")
+    n = int(np.shape(x)[0])
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"{where}: epochs must be an integer >= 0, got {epochs!r}")
+    batch_size = _checks.positive_int(where, "batch_size", batch_size)
+    if batch_size > n:
+        raise ValueError(
+            f"{where}: batch_size must be at most the number of training samples ({n}), "
+            f"got {batch_size}; use batch_size={n} for full-batch gradient descent"
+        )
+    if mode not in ("auto", "scan", "loop"):
+        raise ValueError(f"{where}: mode must be 'auto', 'scan' or 'loop', got {mode!r}")
+    loss_fn = _losses.get(loss)
+    _check_labels(where, model, params, state, x, y, loss_fn, "train_data")
+    if eval_data is not None:
+        x_eval, y_eval = _validate_data(where, eval_data, "eval_data")
+        if np.shape(x_eval)[1:] != np.shape(x)[1:]:
+            raise ValueError(
+                f"{where}: eval_data x must have per-sample shape {np.shape(x)[1:]} like "
+                f"train_data x, got {np.shape(x_eval)[1:]}"
+            )
+        _check_labels(where, model, params, state, x_eval, y_eval, loss_fn, "eval_data")
+    if early_stopping is not None and early_stopping.metric not in HISTORY_KEYS:
+        raise ValueError(f"{where}: early_stopping.metric must be one of {HISTORY_KEYS}, "
+                         f"got {early_stopping.metric!r}")
+
+    if mode == "auto":
+        nbytes = np.asarray(x).nbytes + np.asarray(y).nbytes
+        mode = "scan" if nbytes <= DEVICE_DATA_BUDGET else "loop"
+
+    params, state = _snapshot(params), _snapshot(state)
+    opt_state = optimizer.init(params) if opt_state is None else _snapshot(opt_state)
+    history = {k: [] for k in HISTORY_KEYS}
+    if epochs == 0:
+        return FitResult(params, state, opt_state, history)
+
+    update = make_update(model, loss_fn, optimizer, accuracy, guard)
+    nb = batching.num_batches(n, batch_size)
+    leaf_paths = [jax.tree_util.keystr(p) for p, _ in
+                  jax.tree_util.tree_flatten_with_path(params)[0]]
+    run_epoch = _make_scan_epoch(update, n, batch_size) if mode == "scan" else \
+        _make_loop_epoch(update, n, batch_size)
+    if mode == "scan":
+        data = (jnp.asarray(x), jnp.asarray(y))
+    else:
+        data = (np.asarray(x), np.asarray(y))
+    evaluator = None
+    if eval_data is not None:
+        eval_arrays = (jnp.asarray(x_eval), jnp.asarray(y_eval))
+        evaluator = make_evaluator(model, loss_fn, min(eval_batch_size, len(x_eval)), accuracy)
+
+    show = _progress_enabled(progress)
+    best = None
+    stop_mode = None
+    if early_stopping is not None:
+        stop_mode = early_stopping.mode
+        if stop_mode == "auto":
+            stop_mode = "max" if "accuracy" in early_stopping.metric else "min"
+    waited = 0
+    epoch_bar = tqdm(range(epochs), desc="fit", disable=not show or mode == "loop",
+                     leave=False)
+    for epoch in epoch_bar:
+        start = time.perf_counter()
+        epoch_key = jax.random.fold_in(key, epoch)
+        params, state, opt_state, metrics = run_epoch(
+            params, state, opt_state, data, epoch_key,
+            progress_desc=f"epoch {epoch + 1}/{epochs}" if show else None)
+        metrics = jax.device_get(metrics)
+        finite = np.asarray(metrics.finite)
+        good = nb if finite.all() else int(np.argmin(finite))
+        count = float(np.sum(metrics.count[:good]))
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.sum(metrics.loss_sum[:good]) / count) if count else
+            math.nan,
+            "train_accuracy": (float(np.sum(metrics.correct[:good]) / count)
+                               if count and _has_accuracy(loss_fn, accuracy) else None),
+            "eval_loss": None,
+            "eval_accuracy": None,
+            "learning_rate": current_learning_rate(opt_state),
+            "seconds": None,
+        }
+        if evaluator is not None and good == nb:
+            result = jax.device_get(evaluator(params, state, *eval_arrays))
+            row["eval_loss"] = float(result["loss"])
+            row["eval_accuracy"] = (float(result["accuracy"])
+                                    if _has_accuracy(loss_fn, accuracy) else None)
+        row["seconds"] = time.perf_counter() - start
+        for k in HISTORY_KEYS:
+            history[k].append(row[k])
+        if good < nb:
+            bad_leaves = ~np.asarray(metrics.finite_leaves[good])
+            paths = [p for p, bad in zip(leaf_paths, bad_leaves, strict=True) if bad]
+            raise NonFiniteError(epoch + 1, good, paths or ["loss"],
+                                 FitResult(params, state, opt_state, history))
+        if show:
+            epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}")
+        if early_stopping is not None:
+            value = row[early_stopping.metric]
+            if value is None:
+                raise ValueError(f"{where}: early_stopping.metric "
+                                 f"{early_stopping.metric!r} has no value (no eval_data?)")
+            better = best is None or (
+                value < best[0] - early_stopping.min_delta if stop_mode == "min"
+                else value > best[0] + early_stopping.min_delta)
+            if better:
+                best = (value, _snapshot(params), _snapshot(state))
+                waited = 0
+            else:
+                waited += 1
+        if callback is not None and callback(epoch + 1, row, params, state):
+            break
+        if early_stopping is not None and waited >= early_stopping.patience:
+            break
+    epoch_bar.close()
+    if early_stopping is not None and early_stopping.restore_best and best is not None:
+        params, state = best[1], best[2]
+    return FitResult(params, state, opt_state, history)
+
+
+def _has_accuracy(loss_fn, accuracy):
+    from funcnet import metrics as _metrics
+
+    return (_metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy) is not None
+
+
+def _epoch_plan(epoch_key, n, batch_size):
+    perm_key, step_key = jax.random.split(epoch_key)
+    idx, mask = batching.plan(jax.random.permutation(perm_key, n), batch_size)
+    step_keys = jax.random.split(step_key, idx.shape[0])
+    return idx, mask, step_keys
+
+
+def _guarded_body(update):
+    def body(carry, inputs):
+        params, state, opt_state, stopped = carry
+        xb, yb, mask, step_key = inputs
+        new_params, new_state, new_opt, m, _ = update(params, state, opt_state, xb, yb,
+                                                      mask, step_key)
+        # Once a step has gone non-finite, every later step of the epoch is frozen.
+        keep = lambda new, old: jax.tree.map(  # noqa: E731
+            lambda a, b: jnp.where(stopped, b, a), new, old)
+        new_params, new_state, new_opt = (keep(new_params, params), keep(new_state, state),
+                                          keep(new_opt, opt_state))
+        m = m._replace(finite=m.finite & ~stopped)
+        return (new_params, new_state, new_opt, stopped | ~m.finite), m
+
+    return body
+
+
+def _make_scan_epoch(update, n, batch_size):
+    body = _guarded_body(update)
+
+    def epoch_fn(params, state, opt_state, x, y, epoch_key):
+        idx, mask, step_keys = _epoch_plan(epoch_key, n, batch_size)
+
+        def scan_body(carry, inputs):
+            batch_idx, batch_mask, step_key = inputs
+            return body(carry, (x[batch_idx], y[batch_idx], batch_mask, step_key))
+
+        carry = (params, state, opt_state, jnp.zeros((), bool))
+        (params, state, opt_state, _), metrics = jax.lax.scan(
+            scan_body, carry, (idx, mask, step_keys))
+        return params, state, opt_state, metrics
+
+    epoch_fn = jax.jit(epoch_fn, donate_argnums=(0, 1, 2))
+
+    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
+        return epoch_fn(params, state, opt_state, *data, epoch_key)
+
+    return run
+
+
+def _make_loop_epoch(update, n, batch_size):
+    body = _guarded_body(update)
+    step_fn = jax.jit(lambda carry, inputs: body(carry, inputs), donate_argnums=(0,))
+    plan_fn = jax.jit(lambda k: _epoch_plan(k, n, batch_size))
+
+    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
+        x, y = data
+        idx, mask, step_keys = plan_fn(epoch_key)
+        idx = np.asarray(idx)
+        carry = (params, state, opt_state, jnp.zeros((), bool))
+        collected = []
+        steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False,
+                     disable=progress_desc is None)
+        for i in steps:
+            carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys[i]))
+            collected.append(m)
+            # Reading the loss syncs with the device, so only do it for the bar.
+            if progress_desc is not None and i % 50 == 0:
+                steps.set_postfix(loss=f"{float(m.loss_sum / m.count):.4f}")
+        steps.close()
+        metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *collected)
+        params, state, opt_state, _ = carry
+        return params, state, opt_state, metrics
+
+    return run

@@ -1,0 +1,50 @@
+"""Per-sample correctness for classification, chosen from the loss being trained.
+
+Each function maps ``(outputs, targets) -> (N,)`` floats (1.0 correct, 0.0 wrong);
+the training loop weights them by the batch mask, so padded samples never count.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from funcnet import losses as _losses
+
+
+def correct_integer_labels(logits, labels):
+    """argmax(logits) == labels, for ``(N, K)`` logits and ``(N,)`` integer labels."""
+    return (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+
+
+def correct_one_hot(logits, targets):
+    """argmax(logits) == argmax(targets), for one-hot or soft ``(N, K)`` targets."""
+    return (jnp.argmax(logits, axis=-1) == jnp.argmax(targets, axis=-1)).astype(jnp.float32)
+
+
+def _all_but_batch(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def correct_binary_logits(logits, labels):
+    """(logits > 0) == (labels > 0.5) on every output; a sample counts if all agree."""
+    agree = (_all_but_batch(logits) > 0) == (_all_but_batch(labels) > 0.5)
+    return jnp.all(agree, axis=1).astype(jnp.float32)
+
+
+def correct_binary_probabilities(probabilities, labels):
+    """(p > 0.5) == (labels > 0.5) on every output; a sample counts if all agree."""
+    agree = (_all_but_batch(probabilities) > 0.5) == (_all_but_batch(labels) > 0.5)
+    return jnp.all(agree, axis=1).astype(jnp.float32)
+
+
+_BY_LOSS = {
+    _losses.softmax_cross_entropy_with_integer_labels: correct_integer_labels,
+    _losses.softmax_cross_entropy: correct_one_hot,
+    _losses.binary_cross_entropy_with_logits: correct_binary_logits,
+    _losses.binary_cross_entropy: correct_binary_probabilities,
+}
+
+
+def for_loss(loss_fn):
+    """Return the correctness function matching ``loss_fn``, or ``None`` (e.g. for mse)."""
+    return _BY_LOSS.get(loss_fn)

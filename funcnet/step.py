@@ -1,0 +1,140 @@
+"""The compiled update step shared by every training path.
+
+``make_step`` returns one ``jax.jit``-compiled pure function
+``(params, state, opt_state, batch, key) -> (params, state, opt_state, metrics)``.
+``batch`` is ``(x, y)`` or ``(x, y, mask)``: ``mask`` is an ``(B,)`` float vector of
+sample weights, 1 for real samples and 0 for padding, so a last partial batch padded
+to the full batch size trains exactly as the unpadded batch would (the loss is the
+mask-weighted mean) and never triggers a second compilation.
+
+The same body runs inside ``lax.scan`` for a whole epoch (``funcnet.fit``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from funcnet import losses as _losses
+from funcnet import metrics as _metrics
+
+
+class StepMetrics(NamedTuple):
+    """What one step reports; sums, so batches of any size combine exactly.
+
+    Attributes:
+        loss_sum: sum of per-sample losses over real samples.
+        correct: number of correctly classified real samples (0 when not classifying).
+        count: number of real samples (the sum of the mask).
+        finite: whether the loss and every gradient were finite (if not, the step
+            was skipped and params, state and opt_state are returned unchanged).
+        finite_leaves: ``(L,)`` bools, one per parameter leaf: gradient finite.
+    """
+
+    loss_sum: jax.Array
+    correct: jax.Array
+    count: jax.Array
+    finite: jax.Array
+    finite_leaves: jax.Array
+
+
+def _split_batch(batch):
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise TypeError(
+            f"step: batch must be a tuple (x, y) or (x, y, mask), got {type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        )
+    if len(batch) == 2:
+        x, y = batch
+        return x, y, jnp.ones((jnp.shape(x)[0],), jnp.float32)
+    return tuple(batch)
+
+
+def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True):
+    """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
+
+    Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
+    step whose loss or gradients are not finite leaves params, state and opt_state
+    unchanged and reports ``finite=False``.
+    """
+    loss_fn = _losses.get(loss)
+    correct_fn = _metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy
+
+    def objective(params, state, x, y, mask, key):
+        outputs, new_state = model.apply(params, state, x, train=True, key=key)
+        per_sample = loss_fn(outputs, y, reduction="none")
+        count = jnp.sum(mask)
+        # max(count, 1): a batch is never all padding, but keep the division safe.
+        loss_value = jnp.sum(per_sample * mask) / jnp.maximum(count, 1)
+        return loss_value, (new_state, outputs, count)
+
+    def update(params, state, opt_state, x, y, mask, key):
+        (loss_value, (new_state, outputs, count)), grads = jax.value_and_grad(
+            objective, has_aux=True)(params, state, x, y, mask, key)
+        updates, new_opt_state = optimizer.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        if correct_fn is None:
+            correct = jnp.zeros((), jnp.float32)
+        else:
+            correct = jnp.sum(correct_fn(outputs, y) * mask)
+        leaves = jax.tree_util.tree_leaves(grads)
+        finite_leaves = jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]) if leaves \
+            else jnp.ones((0,), bool)
+        finite = jnp.isfinite(loss_value) & jnp.all(finite_leaves)
+        if guard:
+            keep = lambda new, old: jax.tree.map(  # noqa: E731
+                lambda a, b: jnp.where(finite, a, b), new, old)
+            new_params = keep(new_params, params)
+            new_state = keep(new_state, state)
+            new_opt_state = keep(new_opt_state, opt_state)
+        metrics = StepMetrics(loss_value * count, correct, count, finite, finite_leaves)
+        return new_params, new_state, new_opt_state, metrics, grads
+
+    return update
+
+
+def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
+              donate: bool = True):
+    """One jit-compiled update step for ``model`` under ``loss`` and ``optimizer``.
+
+    Args:
+        model: a funcnet Layer (``model.apply(params, state, x, train=True, key=key)``).
+        loss: a loss function taking ``reduction="none"``, or its name.
+        optimizer: an ``optax.GradientTransformation`` (funcnet.optim or optax).
+        accuracy: ``"auto"`` (picked from the loss), a function
+            ``(outputs, targets) -> (N,)`` of 0/1, or ``None``.
+        guard: skip (and report) steps whose loss or gradients are not finite.
+        donate: donate params, state and opt_state buffers to the step (the caller
+            must not reuse the arrays it passed in).
+
+    Returns:
+        ``step(params, state, opt_state, batch, key) -> (params, state, opt_state,
+        metrics)`` where ``batch = (x, y)`` or ``(x, y, mask)`` and ``metrics`` is a dict
+        with ``loss`` (mask-weighted mean), ``accuracy`` (or NaN when not
+        classifying), ``count`` and ``finite``.
+
+    Example:
+        >>> step = make_step(model, "softmax_cross_entropy_with_integer_labels",
+        ...                  optim.adam(1e-3))
+        >>> params, state, opt_state, m = step(params, state, opt_state, (x, y), key)
+    """
+    update = make_update(model, loss, optimizer, accuracy, guard)
+    has_accuracy = (_metrics.for_loss(_losses.get(loss)) if accuracy == "auto"
+                    else accuracy) is not None
+
+    def step(params, state, opt_state, batch, key):
+        x, y, mask = _split_batch(batch)
+        params, state, opt_state, m, _ = update(params, state, opt_state, x, y, mask, key)
+        count = jnp.maximum(m.count, 1)
+        metrics = {
+            "loss": m.loss_sum / count,
+            "accuracy": m.correct / count if has_accuracy else jnp.nan,
+            "count": m.count,
+            "finite": m.finite,
+        }
+        return params, state, opt_state, metrics
+
+    return jax.jit(step, donate_argnums=(0, 1, 2) if donate else ())
