@@ -47,9 +47,15 @@ def unit_interval(where: str, name: str, value, *, closed_right: bool = False) -
     return float(value)
 
 
+def dtype_of(x) -> np.dtype:
+    """The dtype of an array-like, without converting a jax array to NumPy."""
+    dtype = getattr(x, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.result_type(x)
+
+
 def floating_array(where: str, name: str, x) -> None:
     """Raise TypeError unless ``x`` has a floating-point dtype."""
-    dtype = np.result_type(x)
+    dtype = dtype_of(x)
     if not np.issubdtype(dtype, np.floating) and dtype != jax.numpy.bfloat16:
         raise TypeError(
             f"{where}: {name} must be a floating-point array, got dtype {dtype}; "
@@ -88,7 +94,7 @@ def same_length(where: str, name_a: str, a, name_b: str, b) -> None:
 
 def integer_labels(where: str, name: str, labels, num_classes: int | None) -> None:
     """Raise unless ``labels`` is an integer array with values in ``[0, num_classes)``."""
-    dtype = np.result_type(labels)
+    dtype = dtype_of(labels)
     if not np.issubdtype(dtype, np.integer):
         raise TypeError(
             f"{where}: {name} must be integer class indices, got dtype {dtype}; "
