@@ -16,6 +16,8 @@ from funcnet.activations import (
 )
 from funcnet.core import Activation, Layer, Sequential, as_layer, output_shape
 from funcnet.dense import Dense
+from funcnet.evaluate import evaluate, predict
+from funcnet.fit import EarlyStopping, FitResult, NonFiniteError, fit
 from funcnet.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -23,12 +25,20 @@ from funcnet.losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
 )
+from funcnet.step import make_step
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
     "Dense",
+    "EarlyStopping",
+    "FitResult",
+    "NonFiniteError",
+    "evaluate",
+    "fit",
+    "make_step",
+    "predict",
     "Layer",
     "Sequential",
     "activations",
