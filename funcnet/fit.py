@@ -169,7 +169,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         opt_state=None, mode: str = "auto", progress: bool | None = None,
         early_stopping: EarlyStopping | None = None,
         callback: Callable | None = None, eval_batch_size: int = 1024,
-        guard: bool = True) -> FitResult:
+        guard: bool = True, mesh: jax.sharding.Mesh | None = None,
+        data_axis: str | None = None) -> FitResult:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs.
 
     Every sample is seen exactly once per epoch, in an order drawn from ``key``; the
@@ -196,6 +197,11 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             is that epoch's history entry; returning ``True`` stops training.
         eval_batch_size: batch size for evaluation.
         guard: stop on a non-finite loss or gradient (raises :class:`NonFiniteError`).
+        mesh: a ``jax.sharding.Mesh`` for data-parallel training: every batch is split
+            over the mesh's ``data_axis`` (padded with masked fillers when the batch size
+            does not divide evenly), params, state and optimizer state are replicated,
+            and XLA inserts the gradient all-reduce. The update step is the same code.
+        data_axis: the mesh axis to shard batches over (default: the mesh's first axis).
 
     Returns:
         :class:`FitResult` ``(params, state, opt_state, history)``; ``history`` maps
@@ -249,15 +255,17 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     nb = batching.num_batches(n, batch_size)
     leaf_paths = [jax.tree_util.keystr(p) for p, _ in
                   jax.tree_util.tree_flatten_with_path(params)[0]]
-    run_epoch = _make_scan_epoch(update, n, batch_size) if mode == "scan" else \
-        _make_loop_epoch(update, n, batch_size)
+    layout = _DataLayout(mesh, data_axis, batch_size)
+    params, state, opt_state = layout.replicate((params, state, opt_state))
+    run_epoch = _make_scan_epoch(update, n, batch_size, layout) if mode == "scan" else \
+        _make_loop_epoch(update, n, batch_size, layout)
     if mode == "scan":
-        data = (jnp.asarray(x), jnp.asarray(y))
+        data = layout.replicate((jnp.asarray(x), jnp.asarray(y)))
     else:
         data = (np.asarray(x), np.asarray(y))
     evaluator = None
     if eval_data is not None:
-        eval_arrays = (jnp.asarray(x_eval), jnp.asarray(y_eval))
+        eval_arrays = layout.replicate((jnp.asarray(x_eval), jnp.asarray(y_eval)))
         evaluator = make_evaluator(model, loss_fn, min(eval_batch_size, len(x_eval)), accuracy)
 
     show = _progress_enabled(progress)
@@ -329,15 +337,63 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     return FitResult(params, state, opt_state, history)
 
 
+class _DataLayout:
+    """Where arrays live: one device (no mesh) or a mesh with a data-parallel axis."""
+
+    def __init__(self, mesh, data_axis, batch_size):
+        self.mesh = mesh
+        self.padded_size = None
+        if mesh is None:
+            return
+        if not isinstance(mesh, jax.sharding.Mesh):
+            raise TypeError(f"fit: mesh must be a jax.sharding.Mesh, got "
+                            f"{type(mesh).__name__}")
+        axis = mesh.axis_names[0] if data_axis is None else data_axis
+        if axis not in mesh.axis_names:
+            raise ValueError(f"fit: data_axis {axis!r} is not an axis of the mesh "
+                             f"{mesh.axis_names}")
+        # fit lets XLA place the computation (sharding "Auto" axes): a mesh made with
+        # Explicit axes (jax.make_mesh's default) is re-made over the same devices.
+        mesh = jax.sharding.Mesh(mesh.devices, mesh.axis_names,
+                                 axis_types=(jax.sharding.AxisType.Auto,) * mesh.devices.ndim)
+        self.mesh = mesh
+        devices = mesh.shape[axis]
+        self.padded_size = -(-batch_size // devices) * devices
+        P = jax.sharding.PartitionSpec  # noqa: N806
+        self._replicated = jax.sharding.NamedSharding(mesh, P())
+        self._batch = jax.sharding.NamedSharding(mesh, P(axis))
+
+    def replicate(self, tree):
+        if self.mesh is None:
+            return tree
+        return jax.device_put(tree, self._replicated)
+
+    def constrain(self, batch):
+        if self.mesh is None:
+            return batch
+        return jax.tree.map(
+            lambda a: jax.lax.with_sharding_constraint(a, self._batch), batch)
+
+
 def _has_accuracy(loss_fn, accuracy):
     from funcnet import metrics as _metrics
 
     return (_metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy) is not None
 
 
-def _epoch_plan(epoch_key, n, batch_size):
+def _epoch_plan(epoch_key, n, batch_size, padded_size=None):
+    """Batches of sample indices for one epoch, masks, and one dropout key per step.
+
+    ``padded_size > batch_size`` widens every batch with masked fillers (so it divides
+    evenly over the devices of a mesh) without changing which samples a batch holds.
+    """
     perm_key, step_key = jax.random.split(epoch_key)
     idx, mask = batching.plan(jax.random.permutation(perm_key, n), batch_size)
+    if padded_size is not None and padded_size > batch_size:
+        fill = jnp.arange(padded_size - batch_size) % batch_size
+        idx = jnp.concatenate([idx, idx[:, fill]], axis=1)
+        mask = jnp.concatenate([mask, jnp.zeros((mask.shape[0], fill.shape[0]),
+                                                mask.dtype)], axis=1)
     step_keys = jax.random.split(step_key, idx.shape[0])
     return idx, mask, step_keys
 
@@ -359,15 +415,16 @@ def _guarded_body(update):
     return body
 
 
-def _make_scan_epoch(update, n, batch_size):
+def _make_scan_epoch(update, n, batch_size, layout):
     body = _guarded_body(update)
 
     def epoch_fn(params, state, opt_state, x, y, epoch_key):
-        idx, mask, step_keys = _epoch_plan(epoch_key, n, batch_size)
+        idx, mask, step_keys = _epoch_plan(epoch_key, n, batch_size, layout.padded_size)
 
         def scan_body(carry, inputs):
             batch_idx, batch_mask, step_key = inputs
-            return body(carry, (x[batch_idx], y[batch_idx], batch_mask, step_key))
+            batch = layout.constrain((x[batch_idx], y[batch_idx], batch_mask))
+            return body(carry, (*batch, step_key))
 
         carry = (params, state, opt_state, jnp.zeros((), bool))
         (params, state, opt_state, _), metrics = jax.lax.scan(
@@ -382,10 +439,15 @@ def _make_scan_epoch(update, n, batch_size):
     return run
 
 
-def _make_loop_epoch(update, n, batch_size):
+def _make_loop_epoch(update, n, batch_size, layout):
     body = _guarded_body(update)
-    step_fn = jax.jit(lambda carry, inputs: body(carry, inputs), donate_argnums=(0,))
-    plan_fn = jax.jit(lambda k: _epoch_plan(k, n, batch_size))
+
+    def step(carry, inputs):
+        xb, yb, mb, step_key = inputs
+        return body(carry, (*layout.constrain((xb, yb, mb)), step_key))
+
+    step_fn = jax.jit(step, donate_argnums=(0,))
+    plan_fn = jax.jit(lambda k: _epoch_plan(k, n, batch_size, layout.padded_size))
 
     def run(params, state, opt_state, data, epoch_key, progress_desc=None):
         x, y = data
