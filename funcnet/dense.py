@@ -16,6 +16,7 @@ def Dense(  # noqa: N802 (a layer constructor)
     b_init="zeros",
     use_bias: bool = True,
     param_dtype=jnp.float32,
+    compute_dtype=None,
 ) -> Layer:
     """Fully connected layer ``y = x @ w + b``.
 
@@ -25,6 +26,10 @@ def Dense(  # noqa: N802 (a layer constructor)
         b_init: initializer (or its name) for ``b: (out,)``.
         use_bias: whether to add ``b``.
         param_dtype: dtype of the parameters.
+        compute_dtype: dtype of the matmul's operands (e.g. ``jnp.bfloat16`` for mixed
+            precision), accumulated in the input's dtype, so params, bias and loss stay
+            in float32. ``None`` computes in the input dtype.
+            A precision choice, not part of the model: it is not in ``spec``.
 
     Shapes: ``x: (N, in)`` (or any ``(..., in)``) -> ``y: (N, out)``.
 
@@ -61,7 +66,13 @@ def Dense(  # noqa: N802 (a layer constructor)
                 f"Dense({features}): x must have last dimension {w.shape[0]} "
                 f"(the in_features of w {tuple(w.shape)}), got x shape {tuple(x.shape)}"
             )
-        y = x @ w
+        if compute_dtype is None:
+            y = x @ w
+        else:
+            # Multiply in compute_dtype but accumulate in the input's precision, as
+            # tensor cores do; a bf16 accumulator would lose the sum's low bits.
+            y = jnp.matmul(x.astype(compute_dtype), w.astype(compute_dtype),
+                           preferred_element_type=jnp.result_type(x.dtype, w.dtype))
         if use_bias:
             y = y + params["b"]
         return y, state

@@ -1,0 +1,52 @@
+"""bf16 compute: params stay float32, matmuls run in bfloat16, the loss in float32."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import funcnet as fn
+from funcnet import data
+
+
+def _mlp(compute_dtype, activation=fn.relu):
+    return fn.Sequential([fn.Dense(64, w_init="he_normal", compute_dtype=compute_dtype),
+                          activation, fn.Dense(10, compute_dtype=compute_dtype)])
+
+
+def test_bf16_gradients_stay_within_bf16_tolerance_of_float32(key):
+    x = jax.random.normal(key, (32, 20), jnp.float32)
+    y = jax.random.randint(jax.random.key(1), (32,), 0, 10)
+    # tanh, not relu: a pre-activation within bf16 rounding of 0 flips relu's mask and
+    # changes that unit's gradient entirely, which says nothing about precision.
+    params, state = _mlp(None, fn.tanh).init(key, (20,))
+
+    def grads(compute_dtype):
+        model = _mlp(compute_dtype, fn.tanh)
+        return jax.grad(lambda p: fn.softmax_cross_entropy_with_integer_labels(
+            model.apply(p, state, x)[0], y))(params)
+
+    g32, g16 = grads(None), grads(jnp.bfloat16)
+    for a, b in zip(jax.tree.leaves(g32), jax.tree.leaves(g16), strict=True):
+        assert b.dtype == jnp.float32
+        # bf16 keeps 8 significant bits (unit roundoff 2^-9); the forward and backward
+        # matmuls round inputs, weights and products, so the gradient of each leaf is
+        # compared norm-wise against a few units of 2^-8.
+        error = float(np.linalg.norm(b - a) / np.linalg.norm(a))
+        assert error < 4 * 2.0**-8, error
+
+
+def test_bf16_mnist_subset_trains_as_well_as_float32():
+    (x_train, y_train), (x_test, y_test) = data.mnist(layout="flat")
+    x_train, y_train, x_test, y_test = x_train[:6000], y_train[:6000], x_test[:2000], \
+        y_test[:2000]
+    accuracy = {}
+    for name, compute_dtype in (("float32", None), ("bfloat16", jnp.bfloat16)):
+        model = _mlp(compute_dtype)
+        params, state = model.init(jax.random.key(0), (784,))
+        out = fn.fit(model, params, state, optax.adam(2e-3), (x_train, y_train), epochs=2,
+                     batch_size=100, key=jax.random.key(1), eval_data=(x_test, y_test))
+        assert out.params["dense_0"]["w"].dtype == jnp.float32
+        accuracy[name] = out.history["eval_accuracy"][-1]
+    assert accuracy["float32"] > 0.85  # a sanity floor for 2 epochs on 6,000 images
+    assert abs(accuracy["bfloat16"] - accuracy["float32"]) < 0.01, accuracy
