@@ -4,7 +4,7 @@ The public API, flat. Layers are :class:`Layer` pairs of pure ``init``/``apply``
 functions over plain pytrees; see ``funcnet.core`` for the contract.
 """
 
-from funcnet import activations, initializers, losses
+from funcnet import activations, checkpoint, data, initializers, losses
 from funcnet.activations import (
     identity,
     leaky_relu,
@@ -42,7 +42,9 @@ __all__ = [
     "Layer",
     "Sequential",
     "activations",
+    "data",
     "as_layer",
+    "checkpoint",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "identity",
