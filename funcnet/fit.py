@@ -33,6 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from funcnet import _checks, batching
+from funcnet import checkpoint as _checkpoint
 from funcnet import losses as _losses
 from funcnet.evaluate import make_evaluator
 from funcnet.step import make_update
@@ -170,7 +171,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         early_stopping: EarlyStopping | None = None,
         callback: Callable | None = None, eval_batch_size: int = 1024,
         guard: bool = True, mesh: jax.sharding.Mesh | None = None,
-        data_axis: str | None = None) -> FitResult:
+        data_axis: str | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
+        keep: int = 3) -> FitResult:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs.
 
     Every sample is seen exactly once per epoch, in an order drawn from ``key``; the
@@ -202,6 +204,15 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             does not divide evenly), params, state and optimizer state are replicated,
             and XLA inserts the gradient all-reduce. The update step is the same code.
         data_axis: the mesh axis to shard batches over (default: the mesh's first axis).
+        checkpoint_dir: a folder for crash-safe checkpoints (``funcnet.checkpoint``):
+            params, state, optimizer state and history are saved every
+            ``checkpoint_every`` epochs and after the last, keeping the newest ``keep``.
+            If the folder already holds a checkpoint, training resumes after its epoch,
+            giving the same params, optimizer state and history (but for the
+            wall-clock ``seconds``) as a run that was never interrupted. Early
+            stopping's patience counter and best value resume too; its best params do
+            not (the latest params are kept instead when the best came before the
+            interruption).
 
     Returns:
         :class:`FitResult` ``(params, state, opt_state, history)``; ``history`` maps
@@ -248,7 +259,22 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     params, state = _snapshot(params), _snapshot(state)
     opt_state = optimizer.init(params) if opt_state is None else _snapshot(opt_state)
     history = {k: [] for k in HISTORY_KEYS}
-    if epochs == 0:
+    best = None
+    waited = 0
+    start_epoch = 0
+    if checkpoint_dir is not None:
+        checkpoint_every = _checks.positive_int(where, "checkpoint_every", checkpoint_every)
+        keep = _checks.positive_int(where, "keep", keep)
+        restored = _checkpoint.restore_latest(
+            checkpoint_dir, like={"params": params, "state": state, "opt_state": opt_state})
+        if restored is not None:
+            tree, meta, start_epoch = restored
+            params, state, opt_state = tree["params"], tree["state"], tree["opt_state"]
+            history = {k: list(meta["history"][k]) for k in HISTORY_KEYS}
+            waited = meta.get("waited", 0)
+            if meta.get("best") is not None:
+                best = (meta["best"], params, state)
+    if epochs == 0 or start_epoch >= epochs:
         return FitResult(params, state, opt_state, history)
 
     update = make_update(model, loss_fn, optimizer, accuracy, guard)
@@ -269,14 +295,12 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         evaluator = make_evaluator(model, loss_fn, min(eval_batch_size, len(x_eval)), accuracy)
 
     show = _progress_enabled(progress)
-    best = None
     stop_mode = None
     if early_stopping is not None:
         stop_mode = early_stopping.mode
         if stop_mode == "auto":
             stop_mode = "max" if "accuracy" in early_stopping.metric else "min"
-    waited = 0
-    epoch_bar = tqdm(range(epochs), desc="fit", disable=not show or mode == "loop",
+    epoch_bar = tqdm(range(start_epoch, epochs), desc="fit", disable=not show or mode == "loop",
                      leave=False)
     for epoch in epoch_bar:
         start = time.perf_counter()
@@ -327,9 +351,16 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
                 waited = 0
             else:
                 waited += 1
-        if callback is not None and callback(epoch + 1, row, params, state):
-            break
-        if early_stopping is not None and waited >= early_stopping.patience:
+        stop = callback is not None and bool(callback(epoch + 1, row, params, state))
+        stop = stop or (early_stopping is not None and waited >= early_stopping.patience)
+        if checkpoint_dir is not None and (
+                (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs or stop):
+            _checkpoint.save_step(
+                checkpoint_dir, epoch + 1,
+                {"params": params, "state": state, "opt_state": opt_state},
+                {"history": history, "waited": waited,
+                 "best": None if best is None else best[0]}, keep=keep)
+        if stop:
             break
     epoch_bar.close()
     if early_stopping is not None and early_stopping.restore_best and best is not None:

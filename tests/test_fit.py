@@ -211,3 +211,29 @@ def test_fit_rejects_bad_input(key, kwargs, error, match):
     train_data = args.pop("train_data")
     with pytest.raises(error, match=match):
         fn.fit(model, params, state, optax.sgd(0.1), train_data, key=key, **args)
+
+
+def test_resume_from_checkpoint_is_bit_identical(key, tmp_path):
+    x, y = _problem(n=40)
+    model = fn.Sequential([fn.Dense(8, param_dtype=jnp.float64), fn.relu,
+                           fn.Dense(3, param_dtype=jnp.float64)])
+    params, state = model.init(key, (3,))
+    optimizer = optax.adam(0.02)
+    common = dict(batch_size=7, key=jax.random.key(5), eval_data=(x[:10], y[:10]))
+    full = fn.fit(model, params, state, optimizer, (x, y), epochs=5, **common)
+    # "Interrupted" after epoch 2: a run of 2 epochs writes its checkpoint, then a new
+    # call with the full epoch count finds it and continues.
+    fn.fit(model, params, state, optimizer, (x, y), epochs=2, checkpoint_dir=tmp_path,
+           **common)
+    resumed = fn.fit(model, params, state, optimizer, (x, y), epochs=5,
+                     checkpoint_dir=tmp_path, keep=2, **common)
+    assert_trees_close(resumed.params, full.params, rtol=0, atol=0)
+    assert_trees_close(resumed.opt_state, full.opt_state, rtol=0, atol=0)
+    for k, values in full.history.items():
+        if k != "seconds":  # wall-clock time is the one thing that differs
+            assert resumed.history[k] == values, k
+    assert sorted(p.name for p in tmp_path.glob("ckpt_*.npz")) == [
+        "ckpt_000004.npz", "ckpt_000005.npz"]
+    again = fn.fit(model, params, state, optimizer, (x, y), epochs=5,
+                   checkpoint_dir=tmp_path, **common)  # already done: returns the result
+    assert_trees_close(again.params, full.params, rtol=0, atol=0)
