@@ -4,7 +4,7 @@ The public API, flat. Layers are :class:`Layer` pairs of pure ``init``/``apply``
 functions over plain pytrees; see ``funcnet.core`` for the contract.
 """
 
-from funcnet import activations, checkpoint, data, initializers, losses
+from funcnet import activations, checkpoint, data, initializers, losses, plot
 from funcnet.activations import (
     identity,
     leaky_relu,
@@ -14,8 +14,11 @@ from funcnet.activations import (
     softmax,
     tanh,
 )
+from funcnet.batchnorm import BatchNorm
+from funcnet.conv import Conv2D
 from funcnet.core import Activation, Layer, Sequential, as_layer, output_shape
 from funcnet.dense import Dense
+from funcnet.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
 from funcnet.evaluate import evaluate, predict
 from funcnet.fit import EarlyStopping, FitResult, NonFiniteError, fit
 from funcnet.losses import (
@@ -25,12 +28,25 @@ from funcnet.losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
 )
+from funcnet.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
+from funcnet.residual import Residual
 from funcnet.step import make_step
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
+    "AvgPool2D",
+    "BatchNorm",
+    "Conv2D",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool",
+    "MaxPool2D",
+    "Residual",
+    "dropout_keys",
+    "dropout_mask",
+    "dropout_masks",
     "Dense",
     "EarlyStopping",
     "FitResult",
@@ -54,6 +70,7 @@ __all__ = [
     "losses",
     "mse",
     "output_shape",
+    "plot",
     "relu",
     "sigmoid",
     "softmax",
