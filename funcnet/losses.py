@@ -8,7 +8,7 @@ then reduces over the batch: ``"mean"`` (default), ``"sum"`` or ``"none"`` (the
 name                                        per-sample loss
 ==========================================  =========================================
 mse                                         mean((y_hat - y)^2)
-binary_cross_entropy_with_logits            mean(max(z, 0) - z*y + log(1 + exp(-|z|)))
+binary_cross_entropy_with_logits            mean(log(1 + exp(z)) - z*y), stably
 binary_cross_entropy                        -mean(y log p + (1-y) log(1-p)), p clipped
 softmax_cross_entropy                       -sum_k y_k log softmax(z)_k
 softmax_cross_entropy_with_integer_labels   -log softmax(z)_label
@@ -69,8 +69,9 @@ def mse(predictions, targets, reduction: str = "mean"):
 def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     """Sigmoid + binary cross-entropy on logits, stable for any |z|.
 
-    Uses ``max(z, 0) - z*y + log(1 + exp(-|z|))``, which equals
-    ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` without overflow.
+    Uses ``log(1 + exp(z)) - z*y`` (with ``log(1 + exp(z))`` as ``logaddexp(0, z)``),
+    which equals ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` without overflow;
+    its gradient is ``sigmoid(z) - y`` everywhere.
 
     Args:
         logits: ``(N, ...)`` float array.
@@ -84,8 +85,10 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     where = "binary_cross_entropy_with_logits"
     _same_shape(where, "logits", logits, "labels", labels)
     _checks.floating_array(where, "labels", labels)
-    per_element = (jnp.maximum(logits, 0) - logits * labels
-                   + jnp.log1p(jnp.exp(-jnp.abs(logits))))
+    # log(1 + e^z) as logaddexp(0, z): stable, and its gradient is sigmoid(z) at every z,
+    # including z = 0 where max(z, 0) + log1p(exp(-|z|)) has two kinks whose jax
+    # subgradients do not add up to sigmoid(0).
+    per_element = jnp.logaddexp(jnp.zeros_like(logits), logits) - logits * labels
     return _reduce(_per_sample_mean(per_element), reduction, where)
 
 

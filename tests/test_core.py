@@ -240,3 +240,15 @@ def test_label_errors():
         fn.mse(jnp.zeros((3, 1)), jnp.zeros((2, 1)))
     with pytest.raises(TypeError, match="labels must be a floating-point array"):
         fn.binary_cross_entropy_with_logits(jnp.zeros((2, 1)), jnp.ones((2, 1), jnp.int32))
+
+
+def test_gradients_at_the_kinks_are_the_textbook_ones():
+    # XOR's [0, 0] input with zero biases puts pre-activations exactly at 0; jax's
+    # maximum/abs subgradients there would silently differ from the textbook derivative.
+    zero = jnp.zeros((1, 1))
+    assert float(jax.grad(lambda z: fn.relu(z).sum())(zero)[0, 0]) == 0.0
+    assert float(jax.grad(lambda z: fn.leaky_relu(z, 0.2).sum())(zero)[0, 0]) == 0.2
+    for label in (0.0, 1.0):
+        g = jax.grad(lambda z, t=label: fn.binary_cross_entropy_with_logits(
+            z, jnp.full((1, 1), t)))(zero)
+        assert float(g[0, 0]) == 0.5 - label  # sigmoid(0) - y
