@@ -1,0 +1,159 @@
+"""Pooling and reshaping layers for NHWC images: max/average pooling, Flatten, GlobalAvgPool.
+
+Padded cells never take part in a pool: max pooling pads with ``-inf``, and average
+pooling divides each window's sum by the number of *input* cells it covers (the
+TensorFlow/Keras convention; PyTorch's ``count_include_pad=True`` would divide by the
+full window size instead). Explicit padding must be smaller than the window on each
+side, so every window covers at least one input cell.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from funcnet import _checks
+from funcnet import _windows as _win
+from funcnet.core import Layer
+
+
+def _no_params(key, input_shape):
+    del key, input_shape
+    return {}, {}
+
+
+def _pool_geometry(where, window, strides, padding):
+    window = _win.int_pair(where, "window", window)
+    strides = window if strides is None else _win.int_pair(where, "strides", strides)
+    padding = _win.normalize_padding(where, padding)
+    if not isinstance(padding, str):
+        for axis, (k, pads) in enumerate(zip(window, padding, strict=True)):
+            if max(pads) >= k:
+                raise ValueError(
+                    f"{where}: padding {pads} on {('height', 'width')[axis]} must be smaller "
+                    f"than the window {k} on each side, so every window covers an input cell"
+                )
+    return window, strides, padding
+
+
+def _window_counts(in_hw, pads, window, strides, out_hw) -> np.ndarray:
+    """Number of input (unpadded) cells under each window: ``(H_out, W_out)``."""
+    per_axis = []
+    for n, (lo, _), k, s, m in zip(in_hw, pads, window, strides, out_hw, strict=True):
+        start = np.arange(m) * s - lo
+        per_axis.append(np.minimum(start + k, n) - np.maximum(start, 0))
+    return np.outer(*per_axis)
+
+
+def _pool_layer(kind, window, strides, padding) -> Layer:
+    where = f"{kind}(window={window!r})"
+    window, strides, padding = _pool_geometry(where, window, strides, padding)
+
+    def apply(params, state, x, *, train=False, key=None):
+        del params, train, key
+        _checks.exact_rank(where, "x", x, 4, "(batch, height, width, channels)")
+        _checks.floating_array(where, "x", x)
+        in_hw = x.shape[1:3]
+        pads = _win.explicit_pads(padding, in_hw, window, strides)
+        out_hw = _win.output_hw(where, in_hw, pads, window, strides, "window")
+        dims, steps = (1, *window, 1), (1, *strides, 1)
+        full_pads = ((0, 0), *pads, (0, 0))
+        if kind == "MaxPool2D":
+            y = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max,
+                                      dims, steps, full_pads)
+        else:
+            sums = jax.lax.reduce_window(x, 0.0, jax.lax.add,
+                                         dims, steps, full_pads)
+            counts = _window_counts(in_hw, pads, window, strides, out_hw)
+            y = sums / jnp.asarray(counts[None, :, :, None], x.dtype)
+        return y, state
+
+    spec = {"type": kind, "window": list(window), "strides": list(strides),
+            "padding": _win.padding_to_spec(padding)}
+    name = "max_pool" if kind == "MaxPool2D" else "avg_pool"
+    return Layer(_no_params, apply, name=name, spec=spec)
+
+
+def MaxPool2D(window, strides=None, padding="VALID") -> Layer:  # noqa: N802
+    """Max pooling: ``y[n, i, j, c] = max over the window at (i*sh, j*sw) of x_pad[n, ., ., c]``.
+
+    Args:
+        window: ``k`` or ``(kh, kw)``.
+        strides: ``s`` or ``(sh, sw)``; ``None`` means the window (non-overlapping).
+        padding: ``"VALID"``, ``"SAME"``, an int or ``((top, bottom), (left, right))``;
+            padded cells are ``-inf`` and never the maximum.
+
+    Shapes: ``x: (N, H, W, C)`` -> ``y: (N, H_out, W_out, C)``.
+
+    The gradient goes to the maximum of each window; on a tie JAX on CPU picks the first
+    maximum in row-major window order, and ``reference`` does the same.
+
+    Example:
+        >>> layer = MaxPool2D(2)
+        >>> y, _ = layer.apply({}, {}, jnp.arange(16.0).reshape(1, 4, 4, 1))
+        >>> y[0, :, :, 0]
+        Array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
+    """
+    return _pool_layer("MaxPool2D", window, strides, padding)
+
+
+def AvgPool2D(window, strides=None, padding="VALID") -> Layer:  # noqa: N802
+    """Average pooling: each window's sum over input cells / the number of input cells.
+
+    Args:
+        window: ``k`` or ``(kh, kw)``.
+        strides: ``s`` or ``(sh, sw)``; ``None`` means the window (non-overlapping).
+        padding: ``"VALID"``, ``"SAME"``, an int or ``((top, bottom), (left, right))``;
+            padded cells are left out of both the sum and the count.
+
+    Shapes: ``x: (N, H, W, C)`` -> ``y: (N, H_out, W_out, C)``.
+
+    Example:
+        >>> layer = AvgPool2D(2, padding="SAME")
+        >>> y, _ = layer.apply({}, {}, jnp.arange(9.0).reshape(1, 3, 3, 1))
+        >>> y[0, :, :, 0]
+        Array([[2. , 3.5],
+               [6.5, 8. ]], dtype=float32)
+    """
+    return _pool_layer("AvgPool2D", window, strides, padding)
+
+
+def Flatten() -> Layer:  # noqa: N802
+    """Flatten every axis but the batch axis: ``(N, d1, d2, ...) -> (N, d1*d2*...)``.
+
+    Row-major (C) order, so an NHWC image flattens channel fastest.
+
+    Example:
+        >>> y, _ = Flatten().apply({}, {}, jnp.ones((2, 3, 4, 5)))
+        >>> y.shape
+        (2, 60)
+    """
+
+    def apply(params, state, x, *, train=False, key=None):
+        del params, train, key
+        _checks.min_rank("Flatten", "x", x, 2, "(batch, ...)")
+        return jnp.reshape(x, (x.shape[0], -1)), state
+
+    return Layer(_no_params, apply, name="flatten", spec={"type": "Flatten"})
+
+
+def GlobalAvgPool() -> Layer:  # noqa: N802
+    """Mean over the spatial axes: ``y[n, c] = mean_{i, j} x[n, i, j, c]``.
+
+    Shapes: ``x: (N, H, W, C)`` -> ``y: (N, C)``.
+
+    Example:
+        >>> y, _ = GlobalAvgPool().apply({}, {}, jnp.ones((2, 3, 4, 5)))
+        >>> y.shape
+        (2, 5)
+    """
+
+    def apply(params, state, x, *, train=False, key=None):
+        del params, train, key
+        _checks.exact_rank("GlobalAvgPool", "x", x, 4, "(batch, height, width, channels)")
+        _checks.floating_array("GlobalAvgPool", "x", x)
+        return jnp.mean(x, axis=(1, 2)), state
+
+    return Layer(_no_params, apply, name="global_avg_pool", spec={"type": "GlobalAvgPool"})
