@@ -1,0 +1,280 @@
+"""Activations as forward/backward pairs, the chain-rule step written out.
+
+Every activation ``name`` comes three ways, and the name maps across to
+``funcnet.activations``:
+
+* ``name(z, ...) -> a``: the value alone (same result as ``funcnet.activations.name``);
+* ``name_forward(z, ...) -> (a, cache)``;
+* ``name_backward(da, cache) -> dz``: the gradient with respect to ``z`` given the
+  upstream gradient ``da`` (same shape as ``z``).
+
+``ACTIVATIONS[name]`` holds the ``(forward, backward)`` pair. All are stable at
+extreme inputs: ``sigmoid(±1000)`` is exactly 1 or 0 with no overflow, and
+softmax/log_softmax subtract the maximum along ``axis`` before exponentiating.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from reference import _checks
+
+
+class Pair(NamedTuple):
+    """A ``forward(...) -> (out, cache)`` and its ``backward(dout, cache) -> din``."""
+
+    forward: object
+    backward: object
+
+
+def identity_forward(z):
+    """a = z.
+
+    Args:
+        z: ``(...)`` float array.
+
+    Returns:
+        ``(a, cache)`` with ``a`` the same array.
+
+    Example:
+        >>> a, cache = identity_forward(np.array([-1.0, 2.0]))
+        >>> identity_backward(np.ones(2), cache)
+        array([1., 1.])
+    """
+    z = _checks.float_array("identity", "z", z)
+    return z, None
+
+
+def identity_backward(da, cache):
+    """dz = da."""
+    del cache
+    return np.asarray(da)
+
+
+def sigmoid_forward(z):
+    """a = 1 / (1 + exp(-z)), using exp(-|z|) so nothing overflows.
+
+    Args:
+        z: ``(...)`` float array.
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z`` with values in [0, 1].
+
+    Example:
+        >>> a, _ = sigmoid_forward(np.array([0.0, 1000.0, -1000.0]))
+        >>> a
+        array([0.5, 1. , 0. ])
+    """
+    z = _checks.float_array("sigmoid", "z", z)
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    a = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return a, a
+
+
+def sigmoid_backward(da, cache):
+    """dz = da * a * (1 - a)."""
+    a = cache
+    return da * a * (1 - a)
+
+
+def tanh_forward(z):
+    """a = tanh(z).
+
+    Args:
+        z: ``(...)`` float array.
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, cache = tanh_forward(np.array([0.0]))
+        >>> tanh_backward(np.ones(1), cache)
+        array([1.])
+    """
+    z = _checks.float_array("tanh", "z", z)
+    a = np.tanh(z)
+    return a, a
+
+
+def tanh_backward(da, cache):
+    """dz = da * (1 - a**2), computed as (1 - a)(1 + a), exact-er when |a| is near 1."""
+    a = cache
+    return da * ((1 - a) * (1 + a))
+
+
+def relu_forward(z):
+    """a = max(z, 0); the derivative at exactly 0 is taken as 0.
+
+    Args:
+        z: ``(...)`` float array.
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, cache = relu_forward(np.array([-1.0, 0.0, 2.0]))
+        >>> relu_backward(np.ones(3), cache)
+        array([0., 0., 1.])
+    """
+    z = _checks.float_array("relu", "z", z)
+    return np.where(z > 0, z, np.zeros_like(z)), z
+
+
+def relu_backward(da, cache):
+    """dz = da * (z > 0)."""
+    z = cache
+    return np.where(z > 0, da, np.zeros_like(da))
+
+
+def leaky_relu_forward(z, negative_slope: float = 0.01):
+    """a = z if z > 0 else negative_slope * z.
+
+    Args:
+        z: ``(...)`` float array.
+        negative_slope: slope for ``z <= 0`` (a finite real number).
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, cache = leaky_relu_forward(np.array([-1.0, 2.0]), negative_slope=0.1)
+        >>> a
+        array([-0.1,  2. ])
+    """
+    z = _checks.float_array("leaky_relu", "z", z)
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(
+            f"leaky_relu: negative_slope must be a real number, "
+            f"got {type(negative_slope).__name__}"
+        )
+    if not np.isfinite(negative_slope):
+        raise ValueError(f"leaky_relu: negative_slope must be finite, got {negative_slope!r}")
+    return np.where(z > 0, z, negative_slope * z), (z, negative_slope)
+
+
+def leaky_relu_backward(da, cache):
+    """dz = da * (1 if z > 0 else negative_slope)."""
+    z, negative_slope = cache
+    return np.where(z > 0, da, negative_slope * da)
+
+
+def softmax_forward(z, axis: int = -1):
+    """a_i = exp(z_i - max z) / sum_j exp(z_j - max z) along ``axis``.
+
+    Args:
+        z: ``(..., K)`` float array (or any shape, with ``axis`` the class axis).
+        axis: the axis the probabilities sum to 1 along.
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, _ = softmax_forward(np.array([[1000.0, 0.0]]))
+        >>> a
+        array([[1., 0.]])
+    """
+    z = _checks.float_array("softmax", "z", z)
+    axis = _checks.axis_in_range("softmax", axis, z.ndim)
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    a = e / np.sum(e, axis=axis, keepdims=True)
+    return a, (a, axis)
+
+
+def softmax_backward(da, cache):
+    """dz = a * (da - sum_j da_j a_j): the Jacobian (diag(a) - a a^T) times da."""
+    a, axis = cache
+    return a * (da - np.sum(da * a, axis=axis, keepdims=True))
+
+
+def log_softmax_forward(z, axis: int = -1):
+    """a_i = z_i - max z - log sum_j exp(z_j - max z) along ``axis``.
+
+    Args:
+        z: ``(..., K)`` float array (or any shape, with ``axis`` the class axis).
+        axis: the axis normalised over.
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, _ = log_softmax_forward(np.array([[1000.0, 0.0]]))
+        >>> a
+        array([[    0., -1000.]])
+    """
+    z = _checks.float_array("log_softmax", "z", z)
+    axis = _checks.axis_in_range("log_softmax", axis, z.ndim)
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    total = np.sum(e, axis=axis, keepdims=True)
+    return shifted - np.log(total), (e / total, axis)
+
+
+def log_softmax_backward(da, cache):
+    """dz = da - softmax(z) * sum_j da_j."""
+    p, axis = cache
+    return da - p * np.sum(da, axis=axis, keepdims=True)
+
+
+ACTIVATIONS = {
+    "identity": Pair(identity_forward, identity_backward),
+    "sigmoid": Pair(sigmoid_forward, sigmoid_backward),
+    "tanh": Pair(tanh_forward, tanh_backward),
+    "relu": Pair(relu_forward, relu_backward),
+    "leaky_relu": Pair(leaky_relu_forward, leaky_relu_backward),
+    "softmax": Pair(softmax_forward, softmax_backward),
+    "log_softmax": Pair(log_softmax_forward, log_softmax_backward),
+}
+
+
+def get(name: str) -> Pair:
+    """Return the ``(forward, backward)`` pair of the activation called ``name``.
+
+    Raises:
+        ValueError: if ``name`` is not one of :data:`ACTIVATIONS`.
+
+    Example:
+        >>> forward, backward = get("tanh")
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
+        )
+    return ACTIVATIONS[name]
+
+
+def identity(z):
+    """a = z (the value of :func:`identity_forward` alone)."""
+    return identity_forward(z)[0]
+
+
+def sigmoid(z):
+    """a = 1 / (1 + exp(-z)) (the value of :func:`sigmoid_forward` alone)."""
+    return sigmoid_forward(z)[0]
+
+
+def tanh(z):
+    """a = tanh(z) (the value of :func:`tanh_forward` alone)."""
+    return tanh_forward(z)[0]
+
+
+def relu(z):
+    """a = max(z, 0) (the value of :func:`relu_forward` alone)."""
+    return relu_forward(z)[0]
+
+
+def leaky_relu(z, negative_slope: float = 0.01):
+    """a = z if z > 0 else negative_slope * z (value of :func:`leaky_relu_forward`)."""
+    return leaky_relu_forward(z, negative_slope)[0]
+
+
+def softmax(z, axis: int = -1):
+    """a = exp(z - max z) / sum exp(z - max z) (value of :func:`softmax_forward`)."""
+    return softmax_forward(z, axis)[0]
+
+
+def log_softmax(z, axis: int = -1):
+    """a = z - max z - log sum exp(z - max z) (value of :func:`log_softmax_forward`)."""
+    return log_softmax_forward(z, axis)[0]
