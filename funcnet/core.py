@@ -50,6 +50,8 @@ class Layer:
         apply: ``apply(params, state, x, *, train=False, key=None) -> (y, state)``.
         name: short lowercase name; a Sequential names its children ``f"{name}_{i}"``.
         spec: plain-Python description for the ``reference`` twin, or ``None``.
+        children: ``((key, Layer), ...)`` for a container (Sequential), in order;
+            empty for a leaf layer. Lets tools walk a model layer by layer.
 
     Example:
         >>> layer = Dense(3)
@@ -62,6 +64,7 @@ class Layer:
     apply: Callable
     name: str = "layer"
     spec: dict | None = None
+    children: tuple = ()
 
     def __call__(self, params, state, x, *, train: bool = False, key=None):
         """Same as ``self.apply``."""
@@ -149,8 +152,8 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     Example:
         >>> model = Sequential([Dense(4), tanh, Dense(1), sigmoid])
         >>> params, state = model.init(jax.random.key(0), (2,))
-        >>> jax.tree.map(jnp.shape, params)
-        {'dense_0': {'b': (4,), 'w': (2, 4)}, 'dense_2': {'b': (1,), 'w': (4, 1)}, 'sigmoid_3': {}, 'tanh_1': {}}
+        >>> jax.tree.map(jnp.shape, params)["dense_0"]
+        {'b': (4,), 'w': (2, 4)}
         >>> y, state = model.apply(params, state, jnp.ones((5, 2)))
         >>> y.shape
         (5, 1)
@@ -185,4 +188,5 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     specs = [child.spec for child in children]
     spec = None if any(s is None for s in specs) else {
         "type": "Sequential", "keys": names, "layers": specs}
-    return Layer(init, apply, name="sequential", spec=spec)
+    return Layer(init, apply, name="sequential", spec=spec,
+                 children=tuple(zip(names, children, strict=True)))

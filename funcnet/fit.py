@@ -172,7 +172,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         callback: Callable | None = None, eval_batch_size: int = 1024,
         guard: bool = True, mesh: jax.sharding.Mesh | None = None,
         data_axis: str | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
-        keep: int = 3) -> FitResult:
+        keep: int = 3, record_gradients: bool = False) -> FitResult:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs.
 
     Every sample is seen exactly once per epoch, in an order drawn from ``key``; the
@@ -213,6 +213,10 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             stopping's patience counter and best value resume too; its best params do
             not (the latest params are kept instead when the best came before the
             interruption).
+        record_gradients: also record, per epoch, the mean over steps of each parameter
+            leaf's gradient norm (``history["gradient_norms"]``, a dict path -> float per
+            epoch) and update-to-weight ratio (``history["update_ratios"]``), computed
+            inside the compiled step (no extra host round trip per step).
 
     Returns:
         :class:`FitResult` ``(params, state, opt_state, history)``; ``history`` maps
@@ -258,7 +262,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
 
     params, state = _snapshot(params), _snapshot(state)
     opt_state = optimizer.init(params) if opt_state is None else _snapshot(opt_state)
-    history = {k: [] for k in HISTORY_KEYS}
+    extra_keys = ("gradient_norms", "update_ratios") if record_gradients else ()
+    history = {k: [] for k in (*HISTORY_KEYS, *extra_keys)}
     best = None
     waited = 0
     start_epoch = 0
@@ -270,14 +275,14 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         if restored is not None:
             tree, meta, start_epoch = restored
             params, state, opt_state = tree["params"], tree["state"], tree["opt_state"]
-            history = {k: list(meta["history"][k]) for k in HISTORY_KEYS}
+            history = {k: list(meta["history"].get(k, [])) for k in history}
             waited = meta.get("waited", 0)
             if meta.get("best") is not None:
                 best = (meta["best"], params, state)
     if epochs == 0 or start_epoch >= epochs:
         return FitResult(params, state, opt_state, history)
 
-    update = make_update(model, loss_fn, optimizer, accuracy, guard)
+    update = make_update(model, loss_fn, optimizer, accuracy, guard, record_gradients)
     nb = batching.num_batches(n, batch_size)
     leaf_paths = [jax.tree_util.keystr(p) for p, _ in
                   jax.tree_util.tree_flatten_with_path(params)[0]]
@@ -328,8 +333,14 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             row["eval_loss"] = float(result["loss"])
             row["eval_accuracy"] = (float(result["accuracy"])
                                     if _has_accuracy(loss_fn, accuracy) else None)
+        if record_gradients:
+            steps_done = max(good, 1)
+            for name, values in (("gradient_norms", metrics.grad_norms),
+                                 ("update_ratios", metrics.update_ratios)):
+                means = np.mean(np.asarray(values)[:steps_done], axis=0)
+                row[name] = {p: float(v) for p, v in zip(leaf_paths, means, strict=True)}
         row["seconds"] = time.perf_counter() - start
-        for k in HISTORY_KEYS:
+        for k in history:
             history[k].append(row[k])
         if good < nb:
             bad_leaves = ~np.asarray(metrics.finite_leaves[good])

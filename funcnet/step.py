@@ -32,6 +32,9 @@ class StepMetrics(NamedTuple):
         finite: whether the loss and every gradient were finite (if not, the step
             was skipped and params, state and opt_state are returned unchanged).
         finite_leaves: ``(L,)`` bools, one per parameter leaf: gradient finite.
+        grad_norms: ``(L,)`` L2 norm of each leaf's gradient (``(0,)`` unless recording).
+        update_ratios: ``(L,)`` ||update|| / ||param|| per leaf (``(0,)`` unless
+            recording).
     """
 
     loss_sum: jax.Array
@@ -39,6 +42,8 @@ class StepMetrics(NamedTuple):
     count: jax.Array
     finite: jax.Array
     finite_leaves: jax.Array
+    grad_norms: jax.Array
+    update_ratios: jax.Array
 
 
 def _split_batch(batch):
@@ -53,12 +58,24 @@ def _split_batch(batch):
     return tuple(batch)
 
 
-def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True):
+def _leaf_norms(tree):
+    leaves = jax.tree_util.tree_leaves(tree)
+    if not leaves:
+        return jnp.zeros((0,), jnp.float32)
+    # at least float32, so bf16 leaves do not square-and-sum in 8 bits of mantissa
+    return jnp.stack([jnp.sqrt(jnp.sum(jnp.square(
+        leaf.astype(jnp.promote_types(leaf.dtype, jnp.float32))))) for leaf in leaves])
+
+
+def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
+                record_gradients: bool = False):
     """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
 
     Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
     step whose loss or gradients are not finite leaves params, state and opt_state
-    unchanged and reports ``finite=False``.
+    unchanged and reports ``finite=False``. With ``record_gradients`` on, the metrics
+    carry per-leaf gradient norms and update-to-weight ratios, computed in the same
+    compiled step.
     """
     loss_fn = _losses.get(loss)
     correct_fn = _metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy
@@ -90,7 +107,14 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True):
             new_params = keep(new_params, params)
             new_state = keep(new_state, state)
             new_opt_state = keep(new_opt_state, opt_state)
-        metrics = StepMetrics(loss_value * count, correct, count, finite, finite_leaves)
+        if record_gradients:
+            grad_norms = _leaf_norms(grads)
+            # tiny floor: a parameter that is exactly zero has an undefined ratio
+            update_ratios = _leaf_norms(updates) / jnp.maximum(_leaf_norms(params), 1e-12)
+        else:
+            grad_norms = update_ratios = jnp.zeros((0,), jnp.float32)
+        metrics = StepMetrics(loss_value * count, correct, count, finite, finite_leaves,
+                              grad_norms, update_ratios)
         return new_params, new_state, new_opt_state, metrics, grads
 
     return update
