@@ -4,7 +4,7 @@ The public API, flat. Layers are :class:`Layer` pairs of pure ``init``/``apply``
 functions over plain pytrees; see ``funcnet.core`` for the contract.
 """
 
-from funcnet import activations, checkpoint, data, initializers, losses, plot
+from funcnet import activations, checkpoint, data, initializers, losses, optim, plot
 from funcnet.activations import (
     identity,
     leaky_relu,
@@ -70,6 +70,7 @@ __all__ = [
     "losses",
     "mse",
     "output_shape",
+    "optim",
     "plot",
     "relu",
     "sigmoid",

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from funcnet import _checks, batching
 from funcnet import checkpoint as _checkpoint
+from funcnet import optim as _optim
 from funcnet import losses as _losses
 from funcnet.evaluate import make_evaluator
 from funcnet.step import make_update
@@ -95,33 +96,12 @@ class NonFiniteError(FloatingPointError):
         )
 
 
-def current_learning_rate(opt_state):
-    """The learning rate recorded in an optimizer state, or ``None`` if it holds none.
-
-    Finds a ``learning_rate`` field in any NamedTuple of the state, or optax's
-    ``inject_hyperparams`` ``hyperparams["learning_rate"]``.
-    """
-    found = []
-
-    def visit(node):
-        if found:
-            return
-        if hasattr(node, "_fields"):
-            if "learning_rate" in node._fields:
-                found.append(node.learning_rate)
-                return
-            if "hyperparams" in node._fields and "learning_rate" in node.hyperparams:
-                found.append(node.hyperparams["learning_rate"])
-                return
-        if isinstance(node, (tuple, list)):
-            for child in node:
-                visit(child)
-        elif isinstance(node, dict):
-            for child in node.values():
-                visit(child)
-
-    visit(opt_state)
-    return float(found[0]) if found else None
+def _learning_rate_or_none(opt_state):
+    """The rate recorded in ``opt_state`` as a float, or ``None`` when it records none."""
+    try:
+        return float(_optim.current_learning_rate(opt_state))
+    except ValueError:
+        return None
 
 
 def _validate_data(where, data, name):
@@ -325,7 +305,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
                                if count and _has_accuracy(loss_fn, accuracy) else None),
             "eval_loss": None,
             "eval_accuracy": None,
-            "learning_rate": current_learning_rate(opt_state),
+            "learning_rate": _learning_rate_or_none(opt_state),
             "seconds": None,
         }
         if evaluator is not None and good == nb:

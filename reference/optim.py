@@ -10,14 +10,14 @@ on the object and mutate them; here the same arithmetic is split into
 Nothing is held on an object and nothing is mutated. ``params`` and ``grads`` are the
 same nested dicts/lists/tuples of arrays that funcnet uses; every leaf keeps its dtype.
 
-=================  ==========================================================
+=================  ==================================================================
 optimizer          update, written as the seeds write it
-=================  ==========================================================
+=================  ==================================================================
 sgd                p = p - lr * g
 momentum           v = momentum * v + lr * g;  p = p - v
 adam               m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g**2;  t += 1
                    p = p - lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1**t)
-=================  ==========================================================
+=================  ==================================================================
 """
 
 from __future__ import annotations

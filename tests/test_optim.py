@@ -99,20 +99,21 @@ def random_grads(seed: int, params, steps: int = STEPS):
     return jax.tree.map(leaf, params)
 
 
-def scan_runs(runs, params, grads):
-    """Run optimizers side by side, one update per leading index of ``grads``, in one
-    compiled ``lax.scan`` (one compilation for all of them).
+def scan_runs(runs):
+    """Run optimizers side by side for one update per leading index of their gradients,
+    all in one compiled ``lax.scan`` (one compilation for the lot).
 
     Args:
-        runs: ``[(optimizer, apply_updates), ...]``.
+        runs: ``[(optimizer, apply_updates, params, grads), ...]``; every ``grads`` tree
+            holds the same number of steps on its leading axis.
 
     Returns:
         Per run: the per-step updates and params (stacked on a leading axis) and the
         final optimizer state.
     """
-    def body(carry, g):
+    def body(carry, grads):
         carry_out, per_step = [], []
-        for (opt, apply_updates), (p, state) in zip(runs, carry, strict=True):
+        for (opt, apply_updates, _, _), (p, state), g in zip(runs, carry, grads, strict=True):
             updates, state = opt.update(g, state, p)
             p = apply_updates(p, updates)
             carry_out.append((p, state))
@@ -121,17 +122,17 @@ def scan_runs(runs, params, grads):
 
     @jax.jit
     def run(params, grads):
-        init = [(params, opt.init(params)) for opt, _ in runs]
+        init = [(p, opt.init(p)) for (opt, *_), p in zip(runs, params, strict=True)]
         final, per_step = jax.lax.scan(body, init, grads)
         return [(updates, path, state)
                 for (updates, path), (_, state) in zip(per_step, final, strict=True)]
 
-    return run(params, grads)
+    return run([params for *_, params, _ in runs], [grads for *_, grads in runs])
 
 
 def scan_run(opt, params, grads):
     """:func:`scan_runs` for one funcnet-style optimizer."""
-    return scan_runs([(opt, fo.apply_updates)], params, grads)[0]
+    return scan_runs([(opt, fo.apply_updates, params, grads)])[0]
 
 
 def reference_run(opt: ro.Optimizer, params, grads):
@@ -146,9 +147,10 @@ def reference_run(opt: ro.Optimizer, params, grads):
     return ro.tree_map(lambda *xs: np.stack(xs), *path)
 
 
-def assert_close_by_dtype(actual, expected, what: str, *, normwise: bool = False) -> float:
+def assert_close_by_dtype(actual, expected, what: str, *, normwise: bool = False
+                          ) -> dict[str, float]:
     """Structure first, then each leaf at its own dtype's tolerance; returns the worst
-    relative error seen (0 when bit-identical).
+    relative error seen per float dtype (0 when bit-identical).
 
     Elementwise by default: ``|a - e| <= rtol |e|``. With ``normwise``, the error is
     measured against the leaf's scale, ``|a - e| <= rtol max|e|``: the right measure
@@ -158,7 +160,7 @@ def assert_close_by_dtype(actual, expected, what: str, *, normwise: bool = False
     assert jax.tree.structure(actual) == jax.tree.structure(expected), (
         f"{what}: tree structures differ:\n{jax.tree.structure(actual)}\n"
         f"vs\n{jax.tree.structure(expected)}")
-    worst = 0.0
+    worst: dict[str, float] = {}
     pairs = zip(jax.tree_util.tree_leaves_with_path(actual), jax.tree.leaves(expected),
                 strict=True)
     for (path, a), e in pairs:
@@ -170,12 +172,21 @@ def assert_close_by_dtype(actual, expected, what: str, *, normwise: bool = False
         if normwise and a.size:
             scale = np.max(np.abs(e))
             np.testing.assert_allclose(a, e, rtol=0, atol=rtol * scale, err_msg=name)
-            worst = max(worst, float(np.max(np.abs(a - e)) / scale))
+            error = float(np.max(np.abs(a - e)) / scale)
         else:
             np.testing.assert_allclose(a, e, rtol=rtol, atol=0, err_msg=name)
-            if np.issubdtype(a.dtype, np.floating):
-                worst = max(worst, max_relative_error(a, e))
+            error = max_relative_error(a, e)
+        if np.issubdtype(a.dtype, np.floating):
+            worst[a.dtype.name] = max(worst.get(a.dtype.name, 0.0), error)
     return worst
+
+
+def merge_worst(*tables: dict[str, float]) -> dict[str, float]:
+    merged: dict[str, float] = {}
+    for table in tables:
+        for dtype, error in table.items():
+            merged[dtype] = max(merged.get(dtype, 0.0), error)
+    return merged
 
 
 def assert_same_maths(actual, expected, rtol: float = 1e-12) -> None:
@@ -216,48 +227,53 @@ def moment_states(opt_state) -> list[dict]:
     return found
 
 
-def lr_for(lr_kind: str):
-    return LR if lr_kind == "constant" else SCHEDULE
+def compare_row(row: Row, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Run ``row`` for STEPS steps on every variant in funcnet, optax and (constant rate)
+    the reference; assert they agree; return the worst relative differences per dtype."""
+    cases, runs = [], []
+    for kind, lr_kind in VARIANTS:
+        lr = LR if lr_kind == "constant" else SCHEDULE
+        params = random_params(seed, kind)
+        grads = random_grads(seed, params)
+        cases.append((kind, lr_kind, lr, params, grads))
+        runs += [(row.funcnet(lr), fo.apply_updates, params, grads),
+                 (row.optax(lr), optax.apply_updates, params, grads)]
+    results = scan_runs(runs)
 
+    worst = {"optax": {}, "reference": {}}
+    for i, (kind, lr_kind, lr, params, grads) in enumerate(cases):
+        (updates, path, state), (ox_updates, ox_path, ox_state) = results[2 * i: 2 * i + 2]
+        what = f"{row.name} ({kind}, {lr_kind} rate)"
+        worst["optax"] = merge_worst(
+            worst["optax"],
+            assert_close_by_dtype(updates, ox_updates, f"{what} updates"),
+            assert_close_by_dtype(path, ox_path, f"{what} params"),
+            assert_close_by_dtype(moment_states(state), moment_states(ox_state), f"{what} state"),
+        )
+        # the learning-rate state: STEPS updates counted, the last one's rate recorded
+        lr_state = [s for s in jax.tree.leaves(
+            state, is_leaf=lambda x: isinstance(x, fo.ScaleByLearningRateState))
+            if isinstance(s, fo.ScaleByLearningRateState)]
+        assert len(lr_state) == 1 and int(lr_state[0].count) == STEPS
+        expected_lr = LR if lr_kind == "constant" else SCHEDULE(STEPS - 1)
+        # (compiled and eager schedules may round the last bits differently)
+        np.testing.assert_allclose(fo.current_learning_rate(state), expected_lr, rtol=1e-13)
 
-def compare_row(row: Row, kind: str, lr_kind: str, seed: int = 0) -> dict[str, float]:
-    """Run ``row`` for STEPS steps in funcnet, optax and (constant rate) the reference;
-    assert they agree; return the worst relative differences."""
-    lr = lr_for(lr_kind)
-    params = random_params(seed, kind)
-    grads = random_grads(seed, params)
-    (updates, path, state), (ox_updates, ox_path, ox_state) = scan_runs(
-        [(row.funcnet(lr), fo.apply_updates), (row.optax(lr), optax.apply_updates)],
-        params, grads)
-
-    worst = {"optax": max(
-        assert_close_by_dtype(updates, ox_updates, f"{row.name} updates"),
-        assert_close_by_dtype(path, ox_path, f"{row.name} params"),
-        assert_close_by_dtype(moment_states(state), moment_states(ox_state), f"{row.name} state"),
-    )}
-    # the learning-rate state: STEPS updates counted, the last one's rate recorded
-    lr_state = [s for s in jax.tree.leaves(
-        state, is_leaf=lambda x: isinstance(x, fo.ScaleByLearningRateState))
-        if isinstance(s, fo.ScaleByLearningRateState)]
-    assert len(lr_state) == 1 and int(lr_state[0].count) == STEPS
-    expected_lr = LR if lr_kind == "constant" else SCHEDULE(STEPS - 1)
-    np.testing.assert_allclose(fo.current_learning_rate(state), expected_lr, rtol=1e-15)
-
-    if row.reference is not None and lr_kind == "constant":
-        ref_path = reference_run(row.reference(lr), params, grads)
-        # the seeds' operation order (lr inside the velocity; lr * m_hat / (...)) differs
-        worst["reference"] = assert_close_by_dtype(path, ref_path, f"{row.name} vs reference",
-                                                   normwise=True)
+        if row.reference is not None and lr_kind == "constant":
+            ref_path = reference_run(row.reference(lr), params, grads)
+            # the seeds' operation order (lr inside the velocity; lr * m_hat / (...))
+            # differs, so the paths are compared against their scale
+            worst["reference"] = merge_worst(worst["reference"], assert_close_by_dtype(
+                path, ref_path, f"{what} vs reference", normwise=True))
     return worst
 
 
 # ------------------------------------------------------------------- table-driven tests
 
 
-@pytest.mark.parametrize("kind,lr_kind", VARIANTS)
 @pytest.mark.parametrize("name", list(ROWS))
-def test_matches_optax_and_reference_over_1000_steps(name, kind, lr_kind):
-    compare_row(ROWS[name], kind, lr_kind, seed=len(name))
+def test_matches_optax_and_reference_over_1000_steps(name):
+    compare_row(ROWS[name], seed=len(name))
 
 
 def quadratic_loss(params):
@@ -292,7 +308,7 @@ def test_jitted_step_compiles_once_and_keeps_state_types(name):
         assert jax.tree.map(lambda x: (x.shape, x.dtype), params) == param_types
     assert traces == 1
     assert step._cache_size() == 1
-    np.testing.assert_allclose(rates, schedule(np.arange(10)), rtol=1e-15)
+    np.testing.assert_allclose(rates, schedule(np.arange(10)), rtol=1e-13)  # jit vs eager
     assert len(set(rates)) > 5  # the rate really changed while the step stayed compiled
     assert losses[-1] < losses[0]
 
@@ -304,10 +320,9 @@ def test_momentum_with_beta_zero_is_sgd():
     params = random_params(2, "float64")
     grads = random_grads(2, params)
     (sgd_updates, sgd_path, _), *momentum_runs = scan_runs(
-        [(fo.sgd(SCHEDULE), fo.apply_updates)]
-        + [(fo.momentum(SCHEDULE, beta=0.0, nesterov=nesterov), fo.apply_updates)
-           for nesterov in (False, True)],
-        params, grads)
+        [(fo.sgd(SCHEDULE), fo.apply_updates, params, grads)]
+        + [(fo.momentum(SCHEDULE, beta=0.0, nesterov=nesterov), fo.apply_updates, params, grads)
+           for nesterov in (False, True)])
     for updates, path, _ in momentum_runs:
         assert_trees_close(updates, sgd_updates, rtol=0)
         assert_trees_close(path, sgd_path, rtol=0)
@@ -444,9 +459,9 @@ def test_chains_mix_funcnet_and_optax_both_ways():
     funcnet_clip_optax_adam = optax.chain(fo.clip_by_global_norm(1.0), optax.adam(1e-3))
     all_optax = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
     (u1, p1, s1), (u2, p2, s2), (u3, p3, _) = scan_runs(
-        [(optax_clip_funcnet_adam, fo.apply_updates),
-         (funcnet_clip_optax_adam, optax.apply_updates),
-         (all_optax, optax.apply_updates)], params, grads)
+        [(optax_clip_funcnet_adam, fo.apply_updates, params, grads),
+         (funcnet_clip_optax_adam, optax.apply_updates, params, grads),
+         (all_optax, optax.apply_updates, params, grads)])
     for updates, path in ((u1, p1), (u2, p2)):
         assert_trees_close(updates, u3, rtol=1e-12)
         assert_trees_close(path, p3, rtol=1e-12)
@@ -467,14 +482,15 @@ def test_current_learning_rate_matches_optax_inject_hyperparams():
         return u1, u2, s1, s2
 
     s1, s2 = ours.init(params), theirs.init(params)
-    np.testing.assert_allclose(fo.current_learning_rate(s1), s2.hyperparams["learning_rate"])
+    assert fo.current_learning_rate(s2) is s2.hyperparams["learning_rate"]
+    np.testing.assert_allclose(fo.current_learning_rate(s1), fo.current_learning_rate(s2))
     grads = random_grads(5, params, steps=16)
     for t in range(16):
         u1, u2, s1, s2 = both(params, s1, s2, jax.tree.map(lambda g, t=t: g[t], grads))
         assert_trees_close(u1, u2, rtol=1e-12)
-        np.testing.assert_allclose(fo.current_learning_rate(s1), s2.hyperparams["learning_rate"],
+        np.testing.assert_allclose(fo.current_learning_rate(s1), fo.current_learning_rate(s2),
                                    rtol=1e-15)
-        np.testing.assert_allclose(fo.current_learning_rate(s1), schedule(t), rtol=1e-15)
+        np.testing.assert_allclose(fo.current_learning_rate(s1), schedule(t), rtol=1e-13)
 
 
 def test_apply_updates_keeps_each_leaf_dtype():
@@ -715,10 +731,12 @@ def test_misuse_raises_clear_errors():
     tx = fo.add_decayed_weights(0.1, mask={"w": jnp.array(True), "b": False})
     with pytest.raises(TypeError, match=r"add_decayed_weights: mask leaves must be Python bools"):
         tx.update(params, tx.init(params), params)
-    with pytest.raises(ValueError, match=r"current_learning_rate: expected exactly one .* found 0"):
+    with pytest.raises(ValueError, match=r"current_learning_rate: expected exactly one learning "
+                                         r"rate in opt_state, found 0"):
         fo.current_learning_rate(optax.adam(1e-3).init(params))
     two = optax.chain(fo.sgd(0.1), fo.sgd(0.2))
-    with pytest.raises(ValueError, match=r"current_learning_rate: expected exactly one .* found 2"):
+    with pytest.raises(ValueError, match=r"current_learning_rate: expected exactly one learning "
+                                         r"rate in opt_state, found 2"):
         fo.current_learning_rate(two.init(params))
     with pytest.raises(ValueError, match=r"tree_map: tree structures differ at \['b'\]"):
         ro.sgd(0.1).update({"w": np.ones(2), "b": [np.ones(2)]}, {},
@@ -731,13 +749,16 @@ def test_misuse_raises_clear_errors():
 def main() -> None:
     """Print the worst relative difference against optax / reference per optimizer."""
     jax.config.update("jax_enable_x64", True)
-    print(f"worst elementwise |a-b|/(|a|+|b|) over {STEPS} steps (updates, params, state)")
-    print(f"{'optimizer':22s} {'dtype':8s} {'lr':9s} {'vs optax':>10s} {'vs reference':>13s}")
+    print(f"worst relative difference over {STEPS} steps (updates, params and state vs "
+          f"optax: elementwise |a-b|/(|a|+|b|); params vs reference: max|a-b| / max|b|)")
+    print(f"{'optimizer':20s} {'optax f64':>10s} {'optax f32':>10s} {'ref f64':>10s} "
+          f"{'ref f32':>10s}")
     for row in TABLE:
-        for kind, lr_kind in VARIANTS:
-            worst = compare_row(row, kind, lr_kind, seed=len(row.name))
-            ref = f"{worst['reference']:.2e}" if "reference" in worst else "-"
-            print(f"{row.name:22s} {kind:8s} {lr_kind:9s} {worst['optax']:10.2e} {ref:>13s}")
+        worst = compare_row(row, seed=len(row.name))
+        cells = [worst[against].get(dtype) for against in ("optax", "reference")
+                 for dtype in ("float64", "float32")]
+        print(f"{row.name:20s} " + " ".join("         -" if c is None else f"{c:10.2e}"
+                                             for c in cells))
 
 
 if __name__ == "__main__":

@@ -6,17 +6,17 @@ the values are computed elementwise) to a learning rate. Pass one as any optimiz
 compiled update, so a changing rate never triggers a recompilation. Schedules follow
 optax's conventions and can be passed to optax optimizers too.
 
-==============================  ===========================================================
+==============================  =================================================================
 schedule                        value at step t
-==============================  ===========================================================
+==============================  =================================================================
 constant_schedule               value
 linear_schedule                 (1 - s) init + s end,  s = min(t, T) / T
 step_decay_schedule             init / factor ** floor(t / decay_every)
 exponential_decay               init * decay_rate ** (t / T)   (floor(t / T) if staircase)
-cosine_decay_schedule           init * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)
+cosine_decay_schedule           init ((1 - alpha) (1 + cos(pi min(t, T) / T)) / 2 + alpha)
 warmup_cosine_decay_schedule    linear from init to peak for warmup_steps, then cosine to end
 join_schedules                  schedules[i](t - boundaries[i-1]) between boundaries
-==============================  ===========================================================
+==============================  =================================================================
 """
 
 from __future__ import annotations

@@ -7,17 +7,17 @@ pytree that ``jax.jit``, ``lax.scan`` and ``optax.chain`` handle as is. The math
 and the order of floating-point operations follow optax, so a funcnet transform and
 its optax namesake give the same numbers.
 
-==========================  ================================================  =======
-transform                   update ``u`` from gradient ``g``                  state
-==========================  ================================================  =======
-scale_by_learning_rate      u = -lr_t g                                       count, learning_rate
-trace                       v = (1-d) g + beta v;  u = v  (or (1-d) g + beta v, Nesterov)
-scale_by_rms                nu = decay nu + (1-decay) g^2;  u = g / sqrt(nu + eps)
-scale_by_adam               m, v moments; u = m_hat / (sqrt(v_hat + eps_root) + eps)
-add_decayed_weights         u = g + weight_decay * params                     (none)
-clip_by_global_norm         u = g * max_norm / ||g||  when ||g|| >= max_norm  (none)
-clip                        u = clip(g, -max_abs, max_abs)                    (none)
-==========================  ================================================  =======
+Updates ``u`` from gradients ``g`` (state in brackets):
+
+* ``scale_by_learning_rate``: ``u = -lr_t g``  (count, learning_rate)
+* ``trace``: ``v = (1 - d) g + beta v``; ``u = v``, or ``(1 - d) g + beta v`` for
+  Nesterov  (trace)
+* ``scale_by_rms``: ``nu = decay nu + (1 - decay) g^2``; ``u = g / sqrt(nu + eps)``  (nu)
+* ``scale_by_adam``: bias-corrected moments;
+  ``u = m_hat / (sqrt(v_hat + eps_root) + eps)``  (count, mu, nu)
+* ``add_decayed_weights``: ``u = g + weight_decay * params``  (empty)
+* ``clip_by_global_norm``: ``u = g * max_norm / ||g||`` when ``||g|| >= max_norm``  (empty)
+* ``clip``: ``u = clip(g, -max_abs, max_abs)``  (empty)
 """
 
 from __future__ import annotations
@@ -427,15 +427,29 @@ def apply_updates(params, updates):
     return jax.tree.map(add, params, updates)
 
 
+def _recorded_rate(node):
+    """The learning rate ``node`` records, or None: a funcnet ScaleByLearningRateState, or
+    the state of ``optax.inject_hyperparams`` with a ``learning_rate`` hyperparameter."""
+    if isinstance(node, ScaleByLearningRateState):
+        return node.learning_rate
+    if isinstance(node, tuple) and "hyperparams" in getattr(node, "_fields", ()):
+        hyperparams = node.hyperparams
+        if isinstance(hyperparams, dict) and "learning_rate" in hyperparams:
+            return hyperparams["learning_rate"]
+    return None
+
+
 def current_learning_rate(opt_state) -> jax.Array:
     """The learning rate recorded in ``opt_state`` (see :class:`ScaleByLearningRateState`).
 
     Searches the whole state pytree, so it finds the value inside an ``optax.chain``,
-    nested chains or wrappers.
+    nested chains or wrappers; the state of an optax optimizer wrapped in
+    ``optax.inject_hyperparams`` works too.
 
     Args:
         opt_state: the state of an optimizer holding exactly one funcnet
-            :func:`scale_by_learning_rate`.
+            :func:`scale_by_learning_rate` (every ``funcnet.optim`` optimizer does) or
+            one injected ``learning_rate``.
 
     Returns:
         The float scalar array: the rate the last update used (after ``init``, the
@@ -447,14 +461,16 @@ def current_learning_rate(opt_state) -> jax.Array:
         >>> round(float(current_learning_rate(opt.init({"w": jnp.zeros(2)}))), 6)
         0.001
     """
-    def is_lr_state(x):
-        return isinstance(x, ScaleByLearningRateState)
+    def holds_rate(node):
+        return _recorded_rate(node) is not None
 
-    found = [x for x in jax.tree.leaves(opt_state, is_leaf=is_lr_state) if is_lr_state(x)]
+    found = [_recorded_rate(node)
+             for node in jax.tree.leaves(opt_state, is_leaf=holds_rate) if holds_rate(node)]
     if len(found) != 1:
         raise ValueError(
-            f"current_learning_rate: expected exactly one ScaleByLearningRateState in "
-            f"opt_state, found {len(found)}; the optimizer must contain one funcnet "
-            f"scale_by_learning_rate (every funcnet.optim optimizer does)"
+            f"current_learning_rate: expected exactly one learning rate in opt_state, "
+            f"found {len(found)}; the optimizer must contain one funcnet "
+            f"scale_by_learning_rate (every funcnet.optim optimizer does) or be wrapped "
+            f"in optax.inject_hyperparams"
         )
-    return found[0].learning_rate
+    return found[0]
