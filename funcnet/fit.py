@@ -34,8 +34,8 @@ from tqdm.auto import tqdm
 
 from funcnet import _checks, batching
 from funcnet import checkpoint as _checkpoint
-from funcnet import optim as _optim
 from funcnet import losses as _losses
+from funcnet import optim as _optim
 from funcnet.evaluate import make_evaluator
 from funcnet.step import make_update
 
