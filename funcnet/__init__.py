@@ -4,7 +4,17 @@ The public API, flat. Layers are :class:`Layer` pairs of pure ``init``/``apply``
 functions over plain pytrees; see ``funcnet.core`` for the contract.
 """
 
-from funcnet import activations, checkpoint, data, initializers, losses, optim, plot
+from funcnet import (
+    activations,
+    check,
+    checkpoint,
+    data,
+    diagnostics,
+    initializers,
+    losses,
+    optim,
+    plot,
+)
 from funcnet.activations import (
     identity,
     leaky_relu,
@@ -60,7 +70,9 @@ __all__ = [
     "activations",
     "data",
     "as_layer",
+    "check",
     "checkpoint",
+    "diagnostics",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "identity",

@@ -1,0 +1,233 @@
+"""Vanishing and exploding gradients, measured on the lessons' 10-layer networks.
+
+1. Vanishing: the same 10-layer network three ways: sigmoid with small weights
+   N(0, 0.1^2) (the lessons' ``randn * 0.1``), ReLU with He init, tanh with Xavier
+   init. For each: the gradient norm of every layer at initialisation (bars, log
+   scale), the ratio input layer / output layer, how the layer norms move over a
+   short full-batch training run, and the activations' health (saturated sigmoid/tanh
+   units, dead ReLUs).
+2. Exploding: a 10-layer ReLU network with weights 1.5 times He's scale (each layer
+   multiplies the signal by about 1.5, so 1.5^10 ~ 58 overall) trained with SGD, once as
+   is (it turns NaN within a few steps) and once with global-norm clipping
+   (``funcnet.optim.clip_by_global_norm`` chained before SGD), which trains: loss and
+   gradient norm per step.
+
+    python examples/vanishing_gradients.py            # full run
+    python examples/vanishing_gradients.py --quick    # fewer steps (CI smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+import jax
+import numpy as np
+import optax
+from matplotlib.figure import Figure
+
+import funcnet as fn
+from funcnet import diagnostics, optim, plot
+
+DEPTH = 10
+
+#: The three vanishing-gradient configurations: (activation, weight initializer).
+CONFIGS = {
+    "sigmoid, N(0, 0.1^2)": (fn.sigmoid, fn.initializers.normal(0.1)),
+    "relu, He": (fn.relu, "he_normal"),
+    "tanh, Xavier": (fn.tanh, "xavier_normal"),
+}
+
+
+def deep_mlp(activation, w_init, width: int, depth: int = DEPTH, outputs: int = 1):
+    """``depth`` Dense layers, ``activation`` after each but the last (a linear output)."""
+    layers = []
+    for _ in range(depth - 1):
+        layers += [fn.Dense(width, w_init=w_init), activation]
+    layers.append(fn.Dense(outputs, w_init=w_init))
+    return fn.Sequential(layers)
+
+
+def regression_data(samples: int, features: int, seed: int):
+    """Inputs N(0, 1) and a smooth target of them, float32."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(samples, features)).astype(np.float32)
+    direction = rng.normal(size=(features, 1)) / np.sqrt(features)
+    y = np.sin(2 * x @ direction).astype(np.float32)
+    return x, y
+
+
+def train_recording(model, params, state, x, y, optimizer, steps: int):
+    """Full-batch training as one compiled ``lax.scan``, recording every step.
+
+    Returns:
+        ``(losses (steps,), layer_norms (steps, layers), global_norms (steps,))`` as NumPy
+        arrays; step 0 is measured at the initial params. ``global_norms`` is the
+        gradient's norm before the optimizer (so before any clipping).
+    """
+    def loss_fn(p):
+        return fn.losses.mse(model.apply(p, state, x)[0], y)
+
+    @jax.jit
+    def run(params, opt_state):
+        def step(carry, _):
+            params, opt_state = carry
+            loss, grads = jax.value_and_grad(loss_fn)(params)
+            layer_norms, _ = diagnostics.gradient_norm_vector(grads, per="layer")
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            params = optim.apply_updates(params, updates)
+            return (params, opt_state), (loss, layer_norms, optim.global_norm(grads))
+
+        return jax.lax.scan(step, (params, opt_state), None, length=steps)[1]
+
+    return tuple(np.asarray(r) for r in run(params, optimizer.init(params)))
+
+
+def vanishing_gradients_experiment(width: int, samples: int, steps: int, seed: int = 0,
+                                   learning_rate: float = 0.05) -> dict:
+    """The lessons' vanishing-gradient experiment for every entry of :data:`CONFIGS`.
+
+    Returns:
+        ``{config: result}`` with ``result`` a dict: ``norms`` (``{layer: norm}`` at
+        init, input layer first), ``ratio`` (input / output layer), ``history``
+        (``(steps, layers)`` norms) and its layer ``names``, ``losses`` (``(steps,)``)
+        and ``health``: ``diagnostics.activation_statistics`` for sigmoid/tanh,
+        ``diagnostics.dead_relu_fraction`` for ReLU.
+    """
+    x, y = regression_data(samples, width, seed)
+    results = {}
+    for name, (activation, w_init) in CONFIGS.items():
+        model = deep_mlp(activation, w_init, width)
+        # Initialised op by op: the layers share shapes, so the random draws compile once.
+        params, state = model.init(jax.random.key(seed), (width,))
+        losses, history, _ = train_recording(model, params, state, x, y,
+                                             optim.sgd(learning_rate), steps)
+        names = diagnostics.parameter_paths(params, per="layer")
+        norms = dict(zip(names, history[0].tolist(), strict=True))
+        health = (diagnostics.dead_relu_fraction(model, params, state, x)
+                  if activation is fn.relu
+                  else diagnostics.activation_statistics(model, params, state, x))
+        results[name] = {"norms": norms, "ratio": diagnostics.gradient_ratio(norms),
+                         "history": history, "names": names, "losses": losses,
+                         "health": health}
+    return results
+
+
+def exploding_gradients_experiment(width: int, samples: int, steps: int, seed: int = 0,
+                                   learning_rate: float = 1e-2, max_norm: float = 1.0,
+                                   gain: float = 1.5) -> dict:
+    """A 10-layer ReLU network, weights ``gain`` x He's std, trained with and without clipping.
+
+    Returns:
+        ``{run: {"losses": (steps,), "grad_norms": (steps,)}}`` for ``"SGD"`` and
+        ``f"clip {max_norm} + SGD"`` (same initial params); a run that overflowed holds
+        non-finite values from that step on.
+    """
+    x, y = regression_data(samples, width, seed)
+    model = deep_mlp(fn.relu, fn.initializers.normal(gain * np.sqrt(2 / width)), width)
+    runs = {"SGD": optim.sgd(learning_rate),
+            f"clip {max_norm:g} + SGD": optax.chain(optim.clip_by_global_norm(max_norm),
+                                                    optim.sgd(learning_rate))}
+    params, state = model.init(jax.random.key(seed), (width,))
+    results = {}
+    for name, optimizer in runs.items():
+        losses, _, grad_norms = train_recording(model, params, state, x, y, optimizer, steps)
+        results[name] = {"losses": losses, "grad_norms": grad_norms}
+    return results
+
+
+def first_non_finite(values) -> int | None:
+    bad = np.flatnonzero(~np.isfinite(values))
+    return int(bad[0]) if bad.size else None
+
+
+def vanishing_figures(results) -> tuple[Figure, Figure]:
+    """Bars of the per-layer norms at init, and lines of them over training, per config."""
+    bars = Figure(figsize=(6 * len(results), 4.8), layout="constrained")
+    lines = Figure(figsize=(6 * len(results), 4.8), layout="constrained")
+    for bar_ax, line_ax, (name, result) in zip(bars.subplots(1, len(results)),
+                                               lines.subplots(1, len(results)),
+                                               results.items(), strict=True):
+        plot.gradient_magnitudes(result["norms"], ax=bar_ax,
+                                 title=f"{name}: input/output {result['ratio']:.1e}")
+        plot.gradient_magnitudes(result["history"], result["names"], kind="lines",
+                                 ax=line_ax, title=f"{name}: during training")
+        line_ax.set_xlabel("step")
+    bars.suptitle("gradient norm per layer at initialisation (10 Dense layers)")
+    lines.suptitle("gradient norm per layer over full-batch SGD")
+    return bars, lines
+
+
+def exploding_figure(results, steps: int) -> Figure:
+    """Loss and gradient norm per step, with and without clipping (log scale)."""
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    loss_ax, norm_ax = fig.subplots(1, 2)
+    for (name, result), color in zip(results.items(), ("tab:red", "tab:blue"), strict=True):
+        for ax, key in ((loss_ax, "losses"), (norm_ax, "grad_norms")):
+            values = result[key]
+            ax.plot(np.arange(len(values)), values, color=color, label=name)
+            broke = first_non_finite(values)
+            if broke is not None:
+                ax.axvline(broke, color=color, linestyle=":",
+                           label=f"{name}: non-finite from step {broke}")
+    for ax, label in ((loss_ax, "loss (mse)"), (norm_ax, "gradient norm (before clipping)")):
+        ax.set_yscale("log")
+        ax.set_xlim(0, steps)
+        ax.set_xlabel("step")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("exploding gradients: 10-layer ReLU network, weights 1.5 x He's std")
+    return fig
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--out", type=pathlib.Path,
+                        default=pathlib.Path("out/vanishing_gradients"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    steps, samples = (30, 64) if args.quick else (args.steps, 512)
+
+    vanishing = vanishing_gradients_experiment(args.width, samples, steps, args.seed)
+    print(f"vanishing gradients: {DEPTH} Dense layers of width {args.width}, mse, "
+          f"gradient norm per layer at initialisation")
+    for name, result in vanishing.items():
+        norms = list(result["norms"].values())
+        health = result["health"]
+        if all(isinstance(v, float) for v in health.values()):
+            state_of_units = f"dead ReLU units {np.mean(list(health.values())):.1%}"
+        else:
+            saturated = [s.fraction_saturated for s in health.values()
+                         if s.fraction_saturated is not None]
+            state_of_units = f"saturated units {np.mean(saturated):.1%}"
+        print(f"  {name:22s} input layer {norms[0]:.2e}  output layer {norms[-1]:.2e}  "
+              f"ratio input/output {result['ratio']:.2e}  {state_of_units}  "
+              f"loss {result['losses'][0]:.4f} -> {result['losses'][-1]:.4f} "
+              f"after {steps} steps")
+
+    exploding = exploding_gradients_experiment(args.width, samples, steps, args.seed)
+    print(f"exploding gradients: {DEPTH}-layer ReLU, weights 1.5 x He's std, SGD lr 0.01, "
+          f"{steps} steps")
+    for name, result in exploding.items():
+        broke = first_non_finite(result["losses"])
+        finite = result["losses"][np.isfinite(result["losses"])]
+        end = (f"non-finite from step {broke}" if broke is not None
+               else f"final loss {result['losses'][-1]:.4g}")
+        print(f"  {name:14s} first gradient norm {result['grad_norms'][0]:.3g}, loss "
+              f"{finite[0]:.4g} at step 0, lowest {finite.min():.4g}; {end}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    bars, lines = vanishing_figures(vanishing)
+    dpi = 72 if args.quick else 150
+    plot.save(bars, args.out / "gradient_magnitudes.png", dpi=dpi)
+    plot.save(lines, args.out / "gradient_norms_training.png", dpi=dpi)
+    plot.save(exploding_figure(exploding, steps), args.out / "exploding.png", dpi=dpi)
+    return vanishing, exploding
+
+
+if __name__ == "__main__":
+    main()
