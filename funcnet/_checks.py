@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 
 import jax
 import numpy as np
@@ -50,11 +51,22 @@ def unit_interval(where: str, name: str, value, *, closed_right: bool = False) -
 def dtype_of(x) -> np.dtype:
     """The dtype of an array-like, without converting a jax array to NumPy."""
     dtype = getattr(x, "dtype", None)
-    return np.dtype(dtype) if dtype is not None else np.result_type(x)
+    # np.result_type would read a list such as [[1.0, 2.0]] as a structured-dtype spec.
+    return np.dtype(dtype) if dtype is not None else np.asarray(x).dtype
+
+
+def array(where: str, name: str, x) -> None:
+    """Raise TypeError unless ``x`` is an array or a scalar (not a list, tuple or None)."""
+    if not hasattr(x, "dtype") and not isinstance(x, numbers.Number):
+        raise TypeError(
+            f"{where}: {name} must be an array (jax or NumPy), got {type(x).__name__}; "
+            f"convert it first, e.g. jnp.asarray({name})"
+        )
 
 
 def floating_array(where: str, name: str, x) -> None:
-    """Raise TypeError unless ``x`` has a floating-point dtype."""
+    """Raise TypeError unless ``x`` is an array with a floating-point dtype."""
+    array(where, name, x)
     dtype = dtype_of(x)
     if not np.issubdtype(dtype, np.floating) and dtype != jax.numpy.bfloat16:
         raise TypeError(
@@ -94,6 +106,7 @@ def same_length(where: str, name_a: str, a, name_b: str, b) -> None:
 
 def integer_labels(where: str, name: str, labels, num_classes: int | None) -> None:
     """Raise unless ``labels`` is an integer array with values in ``[0, num_classes)``."""
+    array(where, name, labels)
     dtype = dtype_of(labels)
     if not np.issubdtype(dtype, np.integer):
         raise TypeError(
@@ -108,3 +121,53 @@ def integer_labels(where: str, name: str, labels, num_classes: int | None) -> No
             raise ValueError(
                 f"{where}: {name} must be in [0, {num_classes}), got a label {bad}"
             )
+
+
+def prng_key(where: str, name: str, key) -> None:
+    """Raise unless ``key`` is one ``jax.random`` key: a typed key (``jax.random.key``)
+    of shape ``()``, or a raw ``uint32`` key (``jax.random.PRNGKey``) of shape ``(2,)``
+    (or another implementation's ``(k,)``). Works on traced keys (dtype and shape only).
+    """
+    dtype = getattr(key, "dtype", None)
+    shape = tuple(np.shape(key)) if dtype is not None else None
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape == ():
+            return
+        raise ValueError(
+            f"{where}: {name} must be a single jax.random key, got a key array of shape "
+            f"{shape}; pass one key (e.g. keys[0]) or split it with jax.random.split"
+        )
+    if dtype is not None and np.dtype(dtype) == np.uint32 and len(shape) == 1:
+        return
+    got = (f"{type(key).__name__} {key!r}" if dtype is None
+           else f"an array of dtype {np.dtype(dtype)} and shape {shape}")
+    raise TypeError(
+        f"{where}: {name} must be a jax.random key, got {got}; make one with "
+        f"jax.random.key(seed), e.g. {name}=jax.random.key(0)"
+    )
+
+
+def param_dict(where: str, params, names) -> None:
+    """Raise ValueError unless ``params`` is a dict (mapping) with exactly the keys ``names``."""
+    if not isinstance(params, Mapping) or set(params) != set(names):
+        got = (f"keys {sorted(map(str, params))}" if isinstance(params, Mapping)
+               else type(params).__name__)
+        raise ValueError(
+            f"{where}: params must be the dict with keys {sorted(names)} made by this "
+            f"layer's init, got {got}; pass the params from model.init (or from fit)"
+        )
+
+
+def input_shape(where: str, shape, layout: str, *, rank: int | None = None) -> tuple:
+    """Return ``shape`` as a tuple after checking it is a tuple of positive ints (one
+    example, no batch axis), of length ``rank`` when given, else at least 1."""
+    ok = (isinstance(shape, tuple | list)
+          and all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
+                  for d in shape)
+          and (len(shape) == rank if rank is not None else len(shape) >= 1))
+    if not ok:
+        raise ValueError(
+            f"{where}: input_shape must be {layout} per example (positive ints, without "
+            f"the batch axis), got {shape!r}"
+        )
+    return tuple(int(d) for d in shape)

@@ -77,11 +77,9 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
     scale_init_fn, bias_init_fn = _inits.get(scale_init), _inits.get(bias_init)
 
     def init(key, input_shape):
-        if len(input_shape) < 1:
-            raise ValueError(
-                f"{where}: input_shape must be (features,) or (height, width, channels) "
-                f"per example, got {tuple(input_shape)!r}"
-            )
+        _checks.prng_key(where, "key", key)
+        input_shape = _checks.input_shape(where, input_shape,
+                                          "(features,) or (height, width, channels)")
         features = input_shape[-1]
         scale_key, bias_key = jax.random.split(key)
         params = {"scale": scale_init_fn(scale_key, (features,), param_dtype),
@@ -92,6 +90,7 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del key
+        _checks.param_dict(where, params, ("scale", "bias"))
         features = params["scale"].shape[0]
         _checks.min_rank(where, "x", x, 2, "(batch, ..., features)")
         _checks.floating_array(where, "x", x)
@@ -103,7 +102,7 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
         _check_state(where, state, features)
         if train:
             count = math.prod(x.shape[:-1])
-            if count == 1:
+            if count <= 1:
                 raise ValueError(
                     f"{where}: training needs more than one value per feature to compute "
                     f"a variance, got x shape {tuple(x.shape)}; use a batch of 2 or more, "

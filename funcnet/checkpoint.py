@@ -390,6 +390,14 @@ def _json_ready(value, where):
 # ----------------------------------------------------------------------------- files
 
 
+def _fspath(where, path) -> str:
+    """``path`` as a str; TypeError naming ``where`` for anything that is not a path."""
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise TypeError(f"{where}: path must be a file path (str or os.PathLike), got "
+                        f"{type(path).__name__} {path!r}")
+    return os.fsdecode(path)
+
+
 def _hash_prefix(f, length):
     digest = hashlib.sha256()
     f.seek(0)
@@ -465,7 +473,7 @@ def save(path, tree, metadata=None) -> str:
         >>> sorted(np.load("run.npz"))[:2]
         ["['opt_state'][0].count", "['opt_state'][0].mu['dense']['b']"]
     """
-    path = os.fspath(path)
+    path = _fspath("checkpoint.save", path)
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"checkpoint.save: metadata must be a dict or None, "
                         f"got {type(metadata).__name__}")
@@ -574,20 +582,21 @@ def load(path, like=None):
         (1, 'ScaleByAdamState')
         >>> tree, meta = load("run.npz", like={"params": params, "opt_state": opt_state})
     """
-    path = os.fspath(path)
+    path = _fspath("checkpoint.load", path)
+    if like is not None:  # a bad template is the caller's TypeError, not a bad file
+        like_node, like_items = _flatten(like)
+        like_specs = [(name, _spec(name, leaf)) for name, leaf in like_items]
     manifest, arrays = _read(path)
     try:
         records, node = manifest["leaves"], manifest["tree"]
         if like is not None:
-            like_node, like_items = _flatten(like)
             problem = _first_difference(node, like_node, "")
             if problem:
                 raise CheckpointError(f"{path}: does not match like: {problem}")
-            for record, (name, leaf) in zip(records, like_items, strict=True):
+            for record, (name, (dtype, shape)) in zip(records, like_specs, strict=True):
                 if record["name"] != name:
                     raise CheckpointError(f"{path}: malformed manifest: leaf {record['name']} "
                                           f"is listed where its tree has {name}")
-                dtype, shape = _spec(name, leaf)
                 if (record["dtype"], tuple(record["shape"])) != (dtype, shape):
                     raise CheckpointError(
                         f"{path}: does not match like at {name}: the checkpoint has "

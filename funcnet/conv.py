@@ -66,11 +66,9 @@ def Conv2D(  # noqa: N802 (a layer constructor)
     window = _win.effective_window(kernel_size, dilation)
 
     def init(key, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"{where}: input_shape must be (height, width, channels) per example, "
-                f"got {tuple(input_shape)!r}"
-            )
+        _checks.prng_key(where, "key", key)
+        input_shape = _checks.input_shape(where, input_shape,
+                                          "(height, width, channels)", rank=3)
         w_key, b_key = jax.random.split(key)
         params = {"w": w_init_fn(w_key, (*kernel_size, input_shape[-1], features), param_dtype)}
         if use_bias:
@@ -79,6 +77,7 @@ def Conv2D(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
+        _checks.param_dict(where, params, ("w", "b") if use_bias else ("w",))
         w = params["w"]
         _checks.exact_rank(where, "x", x, 4, "(batch, height, width, channels)")
         _checks.floating_array(where, "x", x)

@@ -29,12 +29,14 @@ Writing a new layer is writing those two functions::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from funcnet import _checks
 from funcnet import activations as _activations
 
 Params = Any
@@ -90,6 +92,14 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
             f"Activation({name!r}): unexpected hyperparameter(s) {sorted(unknown)}; "
             f"{name} accepts {sorted(allowed.get(name, set())) or 'none'}"
         )
+    for hp, value in hyperparameters.items():
+        if hp == "negative_slope" and (isinstance(value, bool)
+                                       or not isinstance(value, numbers.Real)):
+            raise TypeError(f"Activation({name!r}): negative_slope must be a real number, "
+                            f"got {type(value).__name__}")
+        if hp == "axis" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise TypeError(f"Activation({name!r}): axis must be an int, "
+                            f"got {type(value).__name__}")
 
     def init(key, input_shape):
         del key, input_shape
@@ -169,6 +179,7 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     names = [f"{child.name}_{i}" for i, child in enumerate(children)]
 
     def init(key, input_shape):
+        _checks.prng_key("Sequential.init", "key", key)
         keys = jax.random.split(key, len(children))
         shape = tuple(input_shape)
         params, state = {}, {}
@@ -178,6 +189,12 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
         return params, state
 
     def apply(params, state, x, *, train=False, key=None):
+        if key is not None:
+            _checks.prng_key("Sequential.apply", "key", key)
+        if not isinstance(params, Mapping) or set(params) != set(names):
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"Sequential: params must be the dict with keys {names} made by "
+                             f"init, got {got}; pass the params from model.init")
         keys = [None] * len(children) if key is None else jax.random.split(key, len(children))
         new_state = {}
         for child_key, name, child in zip(keys, names, children, strict=True):

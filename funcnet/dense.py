@@ -46,10 +46,9 @@ def Dense(  # noqa: N802 (a layer constructor)
     w_init_fn, b_init_fn = _inits.get(w_init), _inits.get(b_init)
 
     def init(key, input_shape):
-        if len(input_shape) < 1:
-            raise ValueError(
-                f"Dense: input_shape must be (in_features,) per example, got {input_shape!r}"
-            )
+        _checks.prng_key("Dense", "key", key)
+        input_shape = _checks.input_shape("Dense", input_shape,
+                                          "(in_features,) or (..., in_features)")
         w_key, b_key = jax.random.split(key)
         params = {"w": w_init_fn(w_key, (input_shape[-1], features), param_dtype)}
         if use_bias:
@@ -58,6 +57,7 @@ def Dense(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
+        _checks.param_dict(f"Dense({features})", params, ("w", "b") if use_bias else ("w",))
         w = params["w"]
         _checks.min_rank("Dense", "x", x, 1, "(batch, in_features)")
         _checks.floating_array("Dense", "x", x)

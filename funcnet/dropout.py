@@ -58,6 +58,7 @@ def dropout_mask(key, rate: float, shape) -> jax.Array:
         dtype('bool')
     """
     rate = _check_rate("dropout_mask", rate)
+    _checks.prng_key("dropout_mask", "key", key)
     return jax.random.bernoulli(key, 1.0 - rate, tuple(shape))
 
 
@@ -97,6 +98,7 @@ def Dropout(rate: float) -> Layer:  # noqa: N802 (a layer constructor)
                 f"apply(params, state, x, train=True, key=jax.random.key(step)) with a "
                 f"fresh key each step, or pass train=False to evaluate"
             )
+        _checks.prng_key(where, "key", key)
         keep = dropout_mask(key, rate, x.shape)
         return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), x.dtype)), state
 
@@ -125,6 +127,7 @@ def dropout_keys(spec: dict, key) -> dict[str, jax.Array]:
             f"dropout_keys: spec must be a model's spec dict (model.spec), got "
             f"{type(spec).__name__}; a model with a user-written layer has spec None"
         )
+    _checks.prng_key("dropout_keys", "key", key)
     keys: dict[str, jax.Array] = {}
 
     def walk(node, node_key, path):

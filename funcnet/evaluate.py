@@ -98,6 +98,10 @@ def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_intege
         {'loss': 0.07, 'accuracy': 0.981}
     """
     x, y = _checks_data("evaluate", data)
+    if _losses.get(loss) is _losses.softmax_cross_entropy_with_integer_labels:
+        out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0], params,
+                             state, jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype))
+        _checks.integer_labels("evaluate", "y", np.asarray(y), out.shape[-1])
     batch_size = min(_checks.positive_int("evaluate", "batch_size", batch_size), x.shape[0])
     result = make_evaluator(model, loss, batch_size, accuracy)(params, state, x, y)
     return {k: float(v) for k, v in result.items()}

@@ -21,6 +21,7 @@ continues exactly as the uninterrupted run would.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import sys
 import time
@@ -36,6 +37,7 @@ from funcnet import _checks, batching
 from funcnet import checkpoint as _checkpoint
 from funcnet import losses as _losses
 from funcnet import optim as _optim
+from funcnet.core import Layer
 from funcnet.evaluate import make_evaluator
 from funcnet.step import make_update
 
@@ -210,6 +212,31 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         0.981
     """
     where = "fit"
+    if not isinstance(model, Layer):
+        raise TypeError(f"{where}: model must be a funcnet Layer (e.g. Sequential([...])), "
+                        f"got {type(model).__name__}")
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(f"{where}: optimizer must be an optax.GradientTransformation "
+                        f"(e.g. funcnet.optim.adam(1e-3)), got {type(optimizer).__name__}")
+    _checks.prng_key(where, "key", key)
+    eval_batch_size = _checks.positive_int(where, "eval_batch_size", eval_batch_size)
+    if not (accuracy is None or callable(accuracy)
+            or (isinstance(accuracy, str) and accuracy == "auto")):
+        raise TypeError(f"{where}: accuracy must be 'auto', None or a function "
+                        f"(outputs, targets) -> (N,), got {accuracy!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{where}: callback must be callable as callback(epoch, row, params, "
+                        f"state), got {type(callback).__name__}")
+    if early_stopping is not None:
+        _checks.positive_int(where, "early_stopping.patience", early_stopping.patience)
+        if early_stopping.mode not in ("min", "max", "auto"):
+            raise ValueError(f"{where}: early_stopping.mode must be 'min', 'max' or 'auto', "
+                             f"got {early_stopping.mode!r}")
+        md = early_stopping.min_delta
+        if isinstance(md, bool) or not isinstance(md, numbers.Real) or not math.isfinite(md) \
+                or md < 0:
+            raise ValueError(f"{where}: early_stopping.min_delta must be finite and >= 0, "
+                             f"got {md!r}")
     x, y = _validate_data(where, train_data, "train_data")
     n = int(np.shape(x)[0])
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -424,15 +451,10 @@ def _guarded_body(update):
     def body(carry, inputs):
         params, state, opt_state, stopped = carry
         xb, yb, mask, step_key = inputs
-        new_params, new_state, new_opt, m, _ = update(params, state, opt_state, xb, yb,
-                                                      mask, step_key)
         # Once a step has gone non-finite, every later step of the epoch is frozen.
-        keep = lambda new, old: jax.tree.map(  # noqa: E731
-            lambda a, b: jnp.where(stopped, b, a), new, old)
-        new_params, new_state, new_opt = (keep(new_params, params), keep(new_state, state),
-                                          keep(new_opt, opt_state))
-        m = m._replace(finite=m.finite & ~stopped)
-        return (new_params, new_state, new_opt, stopped | ~m.finite), m
+        params, state, opt_state, m, _ = update(params, state, opt_state, xb, yb, mask,
+                                                step_key, ~stopped)
+        return (params, state, opt_state, stopped | ~m.finite), m
 
     return body
 

@@ -29,7 +29,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from funcnet._checks import positive_float
+from funcnet._checks import positive_float, prng_key
 
 
 def fans(shape) -> tuple[int, int]:
@@ -75,6 +75,7 @@ def normal(stddev: float = 1e-2):
     stddev = positive_float("normal", "stddev", stddev)
 
     def init(key, shape, dtype=jnp.float32):
+        prng_key("normal", "key", key)
         return stddev * jax.random.normal(key, shape, dtype)
 
     return init
@@ -85,39 +86,52 @@ def uniform(scale: float = 1e-2):
     scale = positive_float("uniform", "scale", scale)
 
     def init(key, shape, dtype=jnp.float32):
+        prng_key("uniform", "key", key)
         return jax.random.uniform(key, shape, dtype, minval=-scale, maxval=scale)
 
     return init
 
 
-def _scaled_normal(numerator: float, mode: str):
+def _scaled_fan(name: str, key, shape, mode: str) -> int:
+    """The fan a variance-scaling initializer divides by, after checking key and shape."""
+    prng_key(name, "key", key)
+    fan_in, fan_out = fans(shape)
+    fan = fan_in if mode == "fan_in" else (fan_in + fan_out)
+    if fan <= 0:
+        raise ValueError(
+            f"{name}: shape {tuple(shape)} has "
+            f"{'fan_in' if mode == 'fan_in' else 'fan_in + fan_out'} = {fan}; every "
+            f"dimension must be positive to scale the weights"
+        )
+    return fan
+
+
+def _scaled_normal(name: str, numerator: float, mode: str):
     def init(key, shape, dtype=jnp.float32):
-        fan_in, fan_out = fans(shape)
-        fan = fan_in if mode == "fan_in" else (fan_in + fan_out)
+        fan = _scaled_fan(name, key, shape, mode)
         return math.sqrt(numerator / fan) * jax.random.normal(key, shape, dtype)
 
     return init
 
 
-def _scaled_uniform(numerator: float, mode: str):
+def _scaled_uniform(name: str, numerator: float, mode: str):
     def init(key, shape, dtype=jnp.float32):
-        fan_in, fan_out = fans(shape)
-        fan = fan_in if mode == "fan_in" else (fan_in + fan_out)
+        fan = _scaled_fan(name, key, shape, mode)
         limit = math.sqrt(numerator / fan)
         return jax.random.uniform(key, shape, dtype, minval=-limit, maxval=limit)
 
     return init
 
 
-glorot_normal = _scaled_normal(2.0, "fan_avg")
+glorot_normal = _scaled_normal("glorot_normal", 2.0, "fan_avg")
 glorot_normal.__doc__ = "N(0, 2 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."
-glorot_uniform = _scaled_uniform(6.0, "fan_avg")
+glorot_uniform = _scaled_uniform("glorot_uniform", 6.0, "fan_avg")
 glorot_uniform.__doc__ = "U(-sqrt(6 / (fan_in + fan_out)), +sqrt(...)) (Glorot & Bengio, 2010)."
-he_normal = _scaled_normal(2.0, "fan_in")
+he_normal = _scaled_normal("he_normal", 2.0, "fan_in")
 he_normal.__doc__ = "N(0, 2 / fan_in) (He et al., 2015), for ReLU networks."
-he_uniform = _scaled_uniform(6.0, "fan_in")
+he_uniform = _scaled_uniform("he_uniform", 6.0, "fan_in")
 he_uniform.__doc__ = "U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)) (He et al., 2015)."
-lecun_normal = _scaled_normal(1.0, "fan_in")
+lecun_normal = _scaled_normal("lecun_normal", 1.0, "fan_in")
 lecun_normal.__doc__ = "N(0, 1 / fan_in) (LeCun et al., 1998)."
 
 xavier_normal = glorot_normal

@@ -3,6 +3,7 @@
 Each loss first computes one value per sample (averaging over any non-batch axes),
 then reduces over the batch: ``"mean"`` (default), ``"sum"`` or ``"none"`` (the
 ``(N,)`` per-sample vector, used by the training loop to weight a padded last batch).
+The mean of an empty batch is undefined and raises ValueError.
 
 ==========================================  =========================================
 name                                        per-sample loss
@@ -17,7 +18,10 @@ softmax_cross_entropy_with_integer_labels   -log softmax(z)_label
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
+import numpy as np
 
 from funcnet import _checks
 from funcnet.activations import log_softmax
@@ -27,6 +31,11 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce(per_sample, reduction: str, where: str):
     if reduction == "mean":
+        if per_sample.shape[0] == 0:
+            raise ValueError(
+                f"{where}: the mean over an empty batch (0 samples) is undefined; pass at "
+                f"least one sample, or reduction='sum' (0) or 'none' (an empty vector)"
+            )
         return jnp.mean(per_sample)
     if reduction == "sum":
         return jnp.sum(per_sample)
@@ -35,12 +44,29 @@ def _reduce(per_sample, reduction: str, where: str):
     raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def _probabilities(where: str, name: str, values) -> None:
+    """Raise ValueError if concrete ``values`` hold a number outside [0, 1] (NaN passes:
+    it propagates to the loss). Traced values (under jit) cannot be inspected."""
+    if _checks.is_concrete(values) and np.size(values):
+        v = np.asarray(values)
+        outside = (v < 0) | (v > 1)
+        if outside.any():
+            index = tuple(int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(
+                f"{where}: {name} must be in [0, 1] (probabilities), got {v[index]} at "
+                f"index {index}"
+            )
+
+
 def _per_sample_mean(x):
     """Mean over every axis but the first: (N, ...) -> (N,)."""
-    return jnp.mean(x.reshape(x.shape[0], -1), axis=1) if x.ndim > 1 else x
+    # the explicit width (not -1) lets an empty batch (0, ...) reshape too
+    return jnp.mean(x.reshape(x.shape[0], math.prod(x.shape[1:])), axis=1) if x.ndim > 1 else x
 
 
 def _same_shape(where: str, pred_name: str, pred, target_name: str, target) -> None:
+    _checks.array(where, pred_name, pred)
+    _checks.array(where, target_name, target)
     _checks.min_rank(where, pred_name, pred, 1, "(batch, ...)")
     _checks.same_length(where, pred_name, pred, target_name, target)
     if jnp.shape(pred) != jnp.shape(target):
@@ -75,7 +101,8 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
 
     Args:
         logits: ``(N, ...)`` float array.
-        labels: same shape, values in [0, 1] (0/1 or soft labels).
+        labels: same shape, values in [0, 1] (0/1 or soft labels); a value outside
+            raises ValueError (checked when the labels are concrete).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Example:
@@ -85,6 +112,7 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     where = "binary_cross_entropy_with_logits"
     _same_shape(where, "logits", logits, "labels", labels)
     _checks.floating_array(where, "labels", labels)
+    _probabilities(where, "labels", labels)
     # log(1 + e^z) as logaddexp(0, z): stable, and its gradient is sigmoid(z) at every z,
     # including z = 0 where max(z, 0) + log1p(exp(-|z|)) has two kinks whose jax
     # subgradients do not add up to sigmoid(0).
@@ -101,7 +129,8 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
     prefer :func:`binary_cross_entropy_with_logits` for training.
 
     Args:
-        probabilities: ``(N, ...)`` values in [0, 1] (e.g. sigmoid outputs).
+        probabilities: ``(N, ...)`` values in [0, 1] (e.g. sigmoid outputs); a value
+            outside raises ValueError (checked when concrete, as is ``labels``).
         labels: same shape, values in [0, 1].
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         eps: clipping margin, in (0, 0.5).
@@ -113,6 +142,8 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
     where = "binary_cross_entropy"
     _same_shape(where, "probabilities", probabilities, "labels", labels)
     _checks.floating_array(where, "labels", labels)
+    _probabilities(where, "probabilities", probabilities)
+    _probabilities(where, "labels", labels)
     if not 0 < eps < 0.5:
         raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
     p = jnp.clip(probabilities, eps, 1 - eps)
@@ -125,7 +156,8 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
 
     Args:
         logits: ``(N, K)`` float array.
-        targets: ``(N, K)`` probabilities (one-hot or soft; each row sums to 1).
+        targets: ``(N, K)`` probabilities (one-hot or soft; each row sums to 1); a
+            value outside [0, 1] raises ValueError (checked when concrete).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Example:
@@ -133,6 +165,8 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
         Array(0.6931472, dtype=float32)
     """
     where = "softmax_cross_entropy"
+    _checks.array(where, "logits", logits)
+    _checks.array(where, "targets", targets)
     _checks.min_rank(where, "logits", logits, 2, "(batch, classes)")
     _checks.same_length(where, "logits", logits, "targets", targets)
     if jnp.shape(targets) != jnp.shape(logits):
@@ -142,6 +176,7 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
             f"class labels use softmax_cross_entropy_with_integer_labels"
         )
     _checks.floating_array(where, "targets", targets)
+    _probabilities(where, "targets", targets)
     per_sample = -jnp.sum(targets * log_softmax(logits), axis=-1)
     return _reduce(_per_sample_mean(per_sample), reduction, where)
 
@@ -162,6 +197,8 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
         Array(0.6931472, dtype=float32)
     """
     where = "softmax_cross_entropy_with_integer_labels"
+    _checks.array(where, "logits", logits)
+    _checks.array(where, "labels", labels)
     _checks.min_rank(where, "logits", logits, 2, "(batch, classes)")
     _checks.same_length(where, "logits", logits, "labels", labels)
     if jnp.shape(labels) != jnp.shape(logits)[:-1]:

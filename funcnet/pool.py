@@ -154,6 +154,11 @@ def GlobalAvgPool() -> Layer:  # noqa: N802
         del params, train, key
         _checks.exact_rank("GlobalAvgPool", "x", x, 4, "(batch, height, width, channels)")
         _checks.floating_array("GlobalAvgPool", "x", x)
+        if x.shape[1] == 0 or x.shape[2] == 0:
+            raise ValueError(
+                f"GlobalAvgPool: x must have at least one spatial cell to average, got "
+                f"shape {tuple(x.shape)} (height or width 0)"
+            )
         return jnp.mean(x, axis=(1, 2)), state
 
     return Layer(_no_params, apply, name="global_avg_pool", spec={"type": "GlobalAvgPool"})

@@ -25,6 +25,11 @@ def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
         >>> y.shape
         (2, 4)
     """
+    if not isinstance(block, Layer) and not callable(block):
+        raise TypeError(
+            f"Residual: block must be a Layer or a function of arrays, got "
+            f"{type(block).__name__}; e.g. Residual(Sequential([Dense(4), relu]))"
+        )
     block = as_layer(block)
 
     def check_shapes(x_shape, fx_shape):

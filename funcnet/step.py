@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from funcnet import _checks
 from funcnet import losses as _losses
 from funcnet import metrics as _metrics
 
@@ -72,10 +73,10 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
 
     Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
-    step whose loss or gradients are not finite leaves params, state and opt_state
-    unchanged and reports ``finite=False``. With ``record_gradients`` on, the metrics
-    carry per-leaf gradient norms and update-to-weight ratios, computed in the same
-    compiled step.
+    step whose loss or gradients are not finite, or that runs with ``active=False``,
+    leaves params, state and opt_state unchanged and reports ``finite=False``. With
+    ``record_gradients`` on, the metrics carry per-leaf gradient norms and
+    update-to-weight ratios, computed in the same compiled step.
     """
     loss_fn = _losses.get(loss)
     correct_fn = _metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy
@@ -88,11 +89,9 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
         loss_value = jnp.sum(per_sample * mask) / jnp.maximum(count, 1)
         return loss_value, (new_state, outputs, count)
 
-    def update(params, state, opt_state, x, y, mask, key):
+    def update(params, state, opt_state, x, y, mask, key, active=True):
         (loss_value, (new_state, outputs, count)), grads = jax.value_and_grad(
             objective, has_aux=True)(params, state, x, y, mask, key)
-        updates, new_opt_state = optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
         if correct_fn is None:
             correct = jnp.zeros((), jnp.float32)
         else:
@@ -101,20 +100,29 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
         finite_leaves = jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]) if leaves \
             else jnp.ones((0,), bool)
         finite = jnp.isfinite(loss_value) & jnp.all(finite_leaves)
+
+        def apply(_):
+            updates, new_opt_state = optimizer.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), new_state, new_opt_state, updates
+
         if guard:
-            keep = lambda new, old: jax.tree.map(  # noqa: E731
-                lambda a, b: jnp.where(finite, a, b), new, old)
-            new_params = keep(new_params, params)
-            new_state = keep(new_state, state)
-            new_opt_state = keep(new_opt_state, opt_state)
+            # One branch, not an elementwise select over every buffer: a select makes XLA
+            # keep old and new optimizer moments alive together (extra copies per step).
+            def keep(_):
+                return params, state, opt_state, jax.tree.map(jnp.zeros_like, params)
+
+            new_params, new_state, new_opt_state, updates = jax.lax.cond(
+                finite & active, apply, keep, None)
+        else:
+            new_params, new_state, new_opt_state, updates = apply(None)
         if record_gradients:
             grad_norms = _leaf_norms(grads)
             # tiny floor: a parameter that is exactly zero has an undefined ratio
             update_ratios = _leaf_norms(updates) / jnp.maximum(_leaf_norms(params), 1e-12)
         else:
             grad_norms = update_ratios = jnp.zeros((0,), jnp.float32)
-        metrics = StepMetrics(loss_value * count, correct, count, finite, finite_leaves,
-                              grad_norms, update_ratios)
+        metrics = StepMetrics(loss_value * count, correct, count, finite & active,
+                              finite_leaves, grad_norms, update_ratios)
         return new_params, new_state, new_opt_state, metrics, grads
 
     return update
@@ -150,6 +158,7 @@ def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
                     else accuracy) is not None
 
     def step(params, state, opt_state, batch, key):
+        _checks.prng_key("step", "key", key)
         x, y, mask = _split_batch(batch)
         params, state, opt_state, m, _ = update(params, state, opt_state, x, y, mask, key)
         count = jnp.maximum(m.count, 1)

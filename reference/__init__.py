@@ -5,7 +5,8 @@ Layers, activations and losses are ``forward -> (out, cache)`` /
 docstring. :func:`build` rebuilds a whole funcnet model from ``model.spec`` and takes
 its params tree as is; :func:`check_model` gradient-checks it in one call; ``Value`` is
 a scalar autograd engine; the seeds' gates are ``AddGate``, ``MultiplyGate`` and
-``SigmoidGate``. NumPy optimizers live in ``reference.optim``.
+``SigmoidGate``. The conv/pool/dropout/batchnorm/residual twins live in their modules
+(``reference.conv.conv2d_forward``, ...); NumPy optimizers in ``reference.optim``.
 
 Example:
     >>> import numpy as np, reference
@@ -120,9 +121,9 @@ __all__ = [
     "SigmoidGate",
     "Value",
     "activations",
+    "batchnorm",
     "avg_pool_backward",
     "avg_pool_forward",
-    "batchnorm",
     "batchnorm_backward",
     "batchnorm_forward",
     "binary_cross_entropy",

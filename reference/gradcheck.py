@@ -176,7 +176,9 @@ def _compare(analytic, numerical, prefix: str = "") -> dict[str, tuple[float, tu
                              f"parameter has {n.shape}")
         idx = np.unravel_index(int(np.argmax(np.abs(a - n))), a.shape) if a.size else ()
         idx = tuple(int(i) for i in idx)
-        report[prefix + path] = (relative_error(a, n), idx,
+        err = relative_error(a, n)
+        # A NaN or inf gradient fails any tolerance, and must sort as the worst.
+        report[prefix + path] = (err if np.isfinite(err) else np.inf, idx,
                                  float(a[idx]) if a.size else 0.0,
                                  float(n[idx]) if a.size else 0.0)
     return report

@@ -9,7 +9,8 @@ Every loss ``name`` comes three ways:
   vector for ``"none"``.
 
 Each loss first computes one value per sample (averaging over any non-batch axes),
-then reduces over the batch: ``"mean"`` (default), ``"sum"`` or ``"none"``. With
+then reduces over the batch: ``"mean"`` (default), ``"sum"`` or ``"none"``; the mean of
+an empty batch is undefined and raises ValueError, as in funcnet. With
 ``"mean"`` over ``m`` samples the gradients are the textbook fused ones:
 
 ==========================================  =====================================
@@ -28,6 +29,7 @@ softmax_cross_entropy_with_integer_labels   (softmax(z) - onehot(label)) / m
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -43,8 +45,13 @@ def _check_reduction(where: str, reduction) -> None:
         raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _reduce(per_sample: np.ndarray, reduction: str):
+def _reduce(per_sample: np.ndarray, reduction: str, where: str):
     if reduction == "mean":
+        if per_sample.shape[0] == 0:
+            raise ValueError(
+                f"{where}: the mean over an empty batch (0 samples) is undefined; pass at "
+                f"least one sample, or reduction='sum' (0) or 'none' (an empty vector)"
+            )
         return np.mean(per_sample)
     if reduction == "sum":
         return np.sum(per_sample)
@@ -68,7 +75,17 @@ def _reduce_backward(where: str, dloss, n: int, reduction: str, dtype) -> np.nda
 
 def _per_sample_mean(x: np.ndarray) -> np.ndarray:
     """Mean over every axis but the first: (N, ...) -> (N,)."""
-    return np.mean(x.reshape(x.shape[0], -1), axis=1) if x.ndim > 1 else x
+    # The explicit width (not -1) lets an empty batch (0, ...) reshape too.
+    return np.mean(x.reshape(x.shape[0], math.prod(x.shape[1:])), axis=1) if x.ndim > 1 else x
+
+
+def _probabilities(where: str, name: str, values: np.ndarray) -> None:
+    """Raise ValueError if ``values`` hold a number outside [0, 1] (NaN passes through)."""
+    outside = (values < 0) | (values > 1)
+    if outside.any():
+        index = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(f"{where}: {name} must be in [0, 1] (probabilities), got "
+                         f"{values[index]} at index {index}")
 
 
 def _per_sample_mean_backward(d_per_sample: np.ndarray, shape: tuple) -> np.ndarray:
@@ -109,7 +126,7 @@ def mse_forward(predictions, targets, reduction: str = "mean"):
     predictions, targets = _same_shape_inputs("mse", "predictions", predictions, "targets",
                                               targets, reduction)
     diff = predictions - targets
-    return _reduce(_per_sample_mean(diff**2), reduction), (diff, reduction)
+    return _reduce(_per_sample_mean(diff**2), reduction, "mse"), (diff, reduction)
 
 
 def mse_backward(dloss, cache):
@@ -120,11 +137,11 @@ def mse_backward(dloss, cache):
 
 
 def binary_cross_entropy_with_logits_forward(logits, labels, reduction: str = "mean"):
-    """loss = mean of max(z, 0) - z*y + log(1 + exp(-|z|)) (sigmoid + BCE, fused).
+    """loss = mean of log(1 + exp(z)) - z*y (sigmoid + BCE, fused; stable for any z).
 
     Args:
         logits: ``(N, ...)`` float array.
-        labels: same shape, values in [0, 1] (0/1 or soft labels).
+        labels: same shape, values in [0, 1] (0/1 or soft labels); others raise.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Returns:
@@ -139,8 +156,10 @@ def binary_cross_entropy_with_logits_forward(logits, labels, reduction: str = "m
     where = "binary_cross_entropy_with_logits"
     logits, labels = _same_shape_inputs(where, "logits", logits, "labels", labels, reduction)
     labels = _checks.float_array(where, "labels", labels)
-    per_element = np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
-    return _reduce(_per_sample_mean(per_element), reduction), (logits, labels, reduction)
+    _probabilities(where, "labels", labels)
+    # log(1 + e^z) as logaddexp(0, z): never overflows.
+    per_element = np.logaddexp(0, logits) - logits * labels
+    return _reduce(_per_sample_mean(per_element), reduction, where), (logits, labels, reduction)
 
 
 def binary_cross_entropy_with_logits_backward(dloss, cache):
@@ -161,7 +180,7 @@ def binary_cross_entropy_forward(probabilities, labels, reduction: str = "mean",
     probability of exactly 0 or 1 gives a large finite loss, and zero gradient.
 
     Args:
-        probabilities: ``(N, ...)`` values in [0, 1] (e.g. sigmoid outputs).
+        probabilities: ``(N, ...)`` values in [0, 1] (e.g. sigmoid outputs); others raise.
         labels: same shape, values in [0, 1].
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         eps: clipping margin, in (0, 0.5).
@@ -178,13 +197,16 @@ def binary_cross_entropy_forward(probabilities, labels, reduction: str = "mean",
     probabilities, labels = _same_shape_inputs(where, "probabilities", probabilities,
                                                "labels", labels, reduction)
     labels = _checks.float_array(where, "labels", labels)
+    _probabilities(where, "probabilities", probabilities)
+    _probabilities(where, "labels", labels)
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 0.5:
         raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
     p = np.clip(probabilities, eps, 1 - eps)
     per_element = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
     # Strictly outside [eps, 1 - eps] the clip is constant, so no gradient passes.
     inside = (probabilities >= eps) & (probabilities <= 1 - eps)
-    return _reduce(_per_sample_mean(per_element), reduction), (p, labels, inside, reduction)
+    return (_reduce(_per_sample_mean(per_element), reduction, where),
+            (p, labels, inside, reduction))
 
 
 def binary_cross_entropy_backward(dloss, cache):
@@ -209,7 +231,8 @@ def softmax_cross_entropy_forward(logits, targets, reduction: str = "mean"):
 
     Args:
         logits: ``(N, K)`` float array (``(N, ..., K)``: extra axes are averaged).
-        targets: ``(N, K)`` probabilities (one-hot or soft; each row sums to 1).
+        targets: ``(N, K)`` probabilities (one-hot or soft; each row sums to 1); a value
+            outside [0, 1] raises.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Returns:
@@ -234,9 +257,10 @@ def softmax_cross_entropy_forward(logits, targets, reduction: str = "mean"):
             f"softmax_cross_entropy_with_integer_labels"
         )
     targets = _checks.float_array(where, "targets", targets)
+    _probabilities(where, "targets", targets)
     p, log_p = _softmax_rows(logits)
     per_row = -np.sum(targets * log_p, axis=-1)
-    return _reduce(_per_sample_mean(per_row), reduction), (p, targets, reduction)
+    return _reduce(_per_sample_mean(per_row), reduction, where), (p, targets, reduction)
 
 
 def softmax_cross_entropy_backward(dloss, cache):
@@ -287,7 +311,7 @@ def softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction:
         raise ValueError(f"{where}: labels must be in [0, {num_classes}), got a label {bad}")
     p, log_p = _softmax_rows(logits)
     per_row = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
-    return _reduce(_per_sample_mean(per_row), reduction), (p, labels, reduction)
+    return _reduce(_per_sample_mean(per_row), reduction, where), (p, labels, reduction)
 
 
 def softmax_cross_entropy_with_integer_labels_backward(dloss, cache):

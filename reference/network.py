@@ -37,7 +37,11 @@ model that is a single layer). The builder validates the hyperparameters and ret
   ``Module.children`` so that :attr:`Network.paths` sees them.
 
 Registering ``REGISTRY["Flatten"] = my_builder`` in the module that defines the twin is
-all it takes; :func:`build` then handles the type anywhere in a model.
+all it takes (``reference/__init__.py`` imports the twin modules so they register);
+:func:`build` then handles the type anywhere in a model. Builders share these helpers:
+``join(path, key)``, ``_where(spec, path)`` (the layer's name in messages),
+``_check_hyperparameters(spec, path, allowed)`` (unknown spec entries raise TypeError)
+and ``_require_empty(where, name, tree)`` (params/state must be ``{}`` or ``None``).
 """
 
 from __future__ import annotations

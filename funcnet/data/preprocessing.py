@@ -177,7 +177,9 @@ def batches(seed, arrays, batch_size: int, *, shuffle: bool = True,
     """Iterate over one pass (epoch) of the data in mini-batches.
 
     Every sample appears exactly once per pass; the last batch is smaller when
-    ``batch_size`` does not divide ``N`` (kept, unless ``drop_last=True``). The
+    ``batch_size`` does not divide ``N`` (kept, unless ``drop_last=True``), so a
+    ``batch_size`` above ``N`` gives one batch of all ``N`` samples (and is refused with
+    ``drop_last=True``, which would yield nothing); empty arrays are refused. The
     arguments are checked when ``batches`` is called, not at the first ``next``.
 
     Args:
@@ -205,6 +207,13 @@ def batches(seed, arrays, batch_size: int, *, shuffle: bool = True,
     batch_size = _checks.positive_int(where, "batch_size", batch_size)
     if not isinstance(shuffle, bool) or not isinstance(drop_last, bool):
         raise TypeError(f"{where}: shuffle and drop_last must be True or False")
+    if n == 0:
+        raise ValueError(f"{where}: arrays are empty (0 samples); there is nothing to batch")
+    if drop_last and batch_size > n:
+        raise ValueError(
+            f"{where}: drop_last=True with batch_size {batch_size} > {n} samples would "
+            f"yield no batch at all; use batch_size <= {n} or drop_last=False"
+        )
     order = rng(where, seed).permutation(n) if shuffle else None
     stop = n - n % batch_size if drop_last else n
 

@@ -28,6 +28,25 @@ from funcnet.optim.transforms import (
 )
 
 
+def _chain(where: str, *transforms) -> optax.GradientTransformation:
+    """``optax.chain`` whose ``update`` first checks ``opt_state`` is this chain's state."""
+    chained = optax.chain(*transforms)
+    n = len(transforms)
+
+    def update(updates, state, params=None, **extra_args):
+        if not isinstance(state, tuple) or hasattr(state, "_fields") or len(state) != n:
+            got = (f"a tuple of {len(state)}" if isinstance(state, tuple)
+                   and not hasattr(state, "_fields") else f"a {type(state).__name__}")
+            raise ValueError(
+                f"{where}: opt_state must be the state made by this optimizer's "
+                f"init(params), a tuple of {n} transform state(s), got {got}; was it made "
+                f"by another optimizer?"
+            )
+        return chained.update(updates, state, params, **extra_args)
+
+    return chained._replace(update=update)
+
+
 def sgd(learning_rate: float | Schedule) -> optax.GradientTransformation:
     """Plain gradient descent: ``p <- p - lr_t g``.
 
@@ -46,7 +65,7 @@ def sgd(learning_rate: float | Schedule) -> optax.GradientTransformation:
         {'x': Array([-1.4], dtype=float32)}
     """
     learning_rate = _validate.learning_rate("sgd", learning_rate)
-    return optax.chain(scale_by_learning_rate(learning_rate))
+    return _chain("sgd", scale_by_learning_rate(learning_rate))
 
 
 def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool = False,
@@ -93,7 +112,8 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
     where = "momentum"
     learning_rate = _validate.learning_rate(where, learning_rate)
     beta, nesterov, dampening = check_trace_args(where, beta, nesterov, dampening)
-    return optax.chain(
+    return _chain(
+        where,
         trace(beta, nesterov=nesterov, dampening=dampening),
         scale_by_learning_rate(learning_rate),
     )
@@ -127,7 +147,7 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
     where = "rmsprop"
     learning_rate = _validate.learning_rate(where, learning_rate)
     decay, eps = check_rms_args(where, decay, eps)
-    return optax.chain(scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
+    return _chain(where, scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
 
 
 def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
@@ -165,7 +185,8 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
     where = "adam"
     learning_rate = _validate.learning_rate(where, learning_rate)
     b1, b2, eps, eps_root = check_adam_args(where, b1, b2, eps, eps_root)
-    return optax.chain(scale_by_adam(b1, b2, eps, eps_root), scale_by_learning_rate(learning_rate))
+    return _chain(where, scale_by_adam(b1, b2, eps, eps_root),
+                  scale_by_learning_rate(learning_rate))
 
 
 def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
@@ -204,7 +225,8 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
     learning_rate = _validate.learning_rate(where, learning_rate)
     b1, b2, eps, eps_root = check_adam_args(where, b1, b2, eps, eps_root)
     weight_decay = _validate.non_negative(where, "weight_decay", weight_decay)
-    return optax.chain(
+    return _chain(
+        where,
         scale_by_adam(b1, b2, eps, eps_root),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),

@@ -25,10 +25,23 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from funcnet import _checks
 from funcnet.optim import _validate
 
 Schedule = Callable[[jax.Array], jax.Array]
+
+
+def _check_count(where: str, count) -> None:
+    """Raise ValueError for a negative step count (checked when concrete; an optimizer's
+    count inside jit is never negative). Nothing is clamped into range silently."""
+    if _checks.is_concrete(count) and np.size(count):
+        low = np.min(np.asarray(count))
+        if low < 0:
+            raise ValueError(
+                f"{where}: the step count must be >= 0 (steps count from 0), got {low}"
+            )
 
 
 def _as_float(count):
@@ -51,6 +64,7 @@ def constant_schedule(value: float) -> Schedule:
     value = _validate.positive("constant_schedule", "value", value)
 
     def schedule(count):
+        _check_count("constant_schedule", count)
         return jnp.full(jnp.shape(count), value, dtype=float)
 
     return schedule
@@ -78,6 +92,7 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int) 
     low, high = min(init_value, end_value), max(init_value, end_value)
 
     def schedule(count):
+        _check_count(where, count)
         s = jnp.clip(_as_float(count), 0, transition_steps) / transition_steps
         # The line never leaves [low, high], but compiled code may turn / T into
         # * (1 / T) and fuse multiply-adds, overshooting by an ulp: at end_value 0 that
@@ -107,6 +122,7 @@ def step_decay_schedule(init_value: float, decay_every: int, factor: float = 10.
     factor = _validate.positive(where, "factor", factor)
 
     def schedule(count):
+        _check_count(where, count)
         return init_value / factor ** jnp.floor_divide(count, decay_every)
 
     return schedule
@@ -136,6 +152,7 @@ def exponential_decay(init_value: float, transition_steps: int, decay_rate: floa
     decay_rate = _validate.decay_rate(where, "decay_rate", decay_rate)
 
     def schedule(count):
+        _check_count(where, count)
         exponent = _as_float(count) / transition_steps
         if staircase:
             exponent = jnp.floor(exponent)
@@ -164,6 +181,7 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
     alpha = _validate.unit_interval(where, "alpha", alpha, closed_right=True)
 
     def schedule(count):
+        _check_count(where, count)
         t = jnp.minimum(_as_float(count), decay_steps)
         cosine = 0.5 * (1 + jnp.cos(jnp.pi * t / decay_steps))
         return init_value * ((1 - alpha) * cosine + alpha)
@@ -203,9 +221,13 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
             raise TypeError(f"{where}: schedules[{i}] must be callable, got {type(s).__name__}")
 
     def schedule(count):
+        _check_count(where, count)
         value = schedules[0](count)
         for boundary, later in zip(boundaries, schedules[1:], strict=True):
-            value = jnp.where(count < boundary, value, later(count - boundary))
+            # later's own count is clamped at 0 only where count < boundary, where
+            # jnp.where discards it: a schedule is never asked for a negative step.
+            value = jnp.where(count < boundary, value,
+                              later(jnp.maximum(count - boundary, 0)))
         return value
 
     return schedule

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from funcnet import _checks
 from funcnet.optim import _validate
 
 Params = Any
@@ -83,6 +84,44 @@ def _float_dtype():
     return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
+def check_tree(where: str, name: str, tree, like, like_name: str) -> None:
+    """Raise ValueError unless ``tree`` has the structure and leaf shapes of ``like``.
+
+    Runs on shapes only, so it also works (once, at trace time) under ``jax.jit``.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    like_leaves, like_def = jax.tree_util.tree_flatten_with_path(like)
+    if treedef != like_def:
+        have = [jax.tree_util.keystr(p) for p, _ in leaves]
+        want = [jax.tree_util.keystr(p) for p, _ in like_leaves]
+        missing = [p for p in want if p not in have]
+        extra = [p for p in have if p not in want]
+        detail = (f"missing {', '.join(missing) or 'nothing'}; unexpected "
+                  f"{', '.join(extra) or 'nothing'}" if missing or extra
+                  else f"structure {treedef}, expected {like_def}")
+        raise ValueError(
+            f"{where}: {name} must have the tree structure of {like_name}, got {detail}; "
+            f"pass the gradients of the params the optimizer state was made from "
+            f"(opt_state = optimizer.init(params))"
+        )
+    for (path, leaf), (_, ref) in zip(leaves, like_leaves, strict=True):
+        if jnp.shape(leaf) != jnp.shape(ref):
+            raise ValueError(
+                f"{where}: {name}{jax.tree_util.keystr(path)} has shape "
+                f"{tuple(jnp.shape(leaf))}, but {like_name} has shape "
+                f"{tuple(jnp.shape(ref))} there"
+            )
+
+
+def check_state(where: str, state, cls) -> None:
+    """Raise TypeError unless ``state`` is this transform's own state ``cls``."""
+    if not isinstance(state, cls):
+        raise TypeError(
+            f"{where}: opt_state holds a {type(state).__name__} where this optimizer keeps "
+            f"its {cls.__name__}; pass the opt_state made by this optimizer's init(params)"
+        )
+
+
 def _zeros_like(params):
     return jax.tree.map(jnp.zeros_like, params)
 
@@ -120,10 +159,28 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
     def init_fn(params):
         del params
         count = jnp.zeros([], jnp.int32)
-        return ScaleByLearningRateState(count=count, learning_rate=value_at(count))
+        rate = value_at(count)
+        # A schedule's rate at step 0 is concrete here (unless init runs under jit).
+        if _checks.is_concrete(rate) and not (np.isfinite(rate) and rate >= 0):
+            raise ValueError(
+                f"scale_by_learning_rate: the learning_rate schedule gives {float(rate)} at "
+                f"step 0; a learning rate must be finite and >= 0 (a negative one would "
+                f"climb the loss)"
+            )
+        return ScaleByLearningRateState(count=count, learning_rate=rate)
 
     def update_fn(updates, state, params=None):
-        del params
+        where = "scale_by_learning_rate"
+        check_state(where, state, ScaleByLearningRateState)
+        if params is not None:
+            check_tree(where, "grads", updates, params, "params")
+        for path, g in jax.tree_util.tree_flatten_with_path(updates)[0]:
+            if not jnp.issubdtype(jnp.result_type(g), jnp.inexact):
+                raise TypeError(
+                    f"{where}: grads{jax.tree_util.keystr(path)} has dtype "
+                    f"{jnp.result_type(g)}; gradients must be floating-point (an integer "
+                    f"update would truncate -learning_rate * g to 0)"
+                )
         lr = value_at(state.count)
         updates = jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates)
         return updates, ScaleByLearningRateState(count=_increment(state.count), learning_rate=lr)
@@ -172,6 +229,8 @@ def trace(decay: float, nesterov: bool = False, dampening: float = 0.0
 
     def update_fn(updates, state, params=None):
         del params
+        check_state("trace", state, TraceState)
+        check_tree("trace", "grads", updates, state.trace, "the velocity in opt_state")
         velocity = jax.tree.map(lambda g, v: (1 - dampening) * g + decay * v,
                                 updates, state.trace)
         if nesterov:
@@ -216,6 +275,8 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> optax.GradientTransfo
 
     def update_fn(updates, state, params=None):
         del params
+        check_state("scale_by_rms", state, ScaleByRmsState)
+        check_tree("scale_by_rms", "grads", updates, state.nu, "the moment nu in opt_state")
         nu = jax.tree.map(lambda g, n: (1 - decay) * g**2 + decay * n, updates, state.nu)
         updates = jax.tree.map(lambda g, n: jax.lax.rsqrt(n + eps) * g, updates, nu)
         return updates, ScaleByRmsState(nu=_cast_like(nu, state.nu))
@@ -273,6 +334,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
 
     def update_fn(updates, state, params=None):
         del params
+        check_state("scale_by_adam", state, ScaleByAdamState)
+        check_tree("scale_by_adam", "grads", updates, state.mu, "the moment mu in opt_state")
         mu = jax.tree.map(lambda g, m: (1 - b1) * g + b1 * m, updates, state.mu)
         nu = jax.tree.map(lambda g, v: (1 - b2) * g**2 + b2 * v, updates, state.nu)
         count = _increment(state.count)
@@ -329,11 +392,20 @@ def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> optax.GradientT
                 f"{where}: params are needed to decay them; call "
                 f"update(grads, opt_state, params)"
             )
+        check_tree(where, "grads", updates, params, "params")
         if weight_decay == 0.0:
             return updates, state
         tree_mask = mask(params) if callable(mask) else mask
         if tree_mask is None:
             return decay(updates, params), state
+        try:
+            jax.tree.map(lambda keep, p: None, tree_mask, params)
+        except ValueError as err:
+            raise ValueError(
+                f"{where}: mask must be a pytree of bools with the structure of params or "
+                f"a prefix of it, got {jax.tree_util.tree_structure(tree_mask)} for params "
+                f"{jax.tree_util.tree_structure(params)} ({str(err).splitlines()[0]})"
+            ) from None
         updates = jax.tree.map(
             lambda keep, g, p: decay(g, p) if _mask_leaf(where, keep) else g,
             tree_mask, updates, params,
@@ -424,6 +496,7 @@ def apply_updates(params, updates):
         p = jnp.asarray(p)
         return (p + u).astype(p.dtype)
 
+    check_tree("apply_updates", "updates", updates, params, "params")
     return jax.tree.map(add, params, updates)
 
 
