@@ -50,3 +50,18 @@ def test_bf16_mnist_subset_trains_as_well_as_float32():
         accuracy[name] = out.history["eval_accuracy"][-1]
     assert accuracy["float32"] > 0.85  # a sanity floor for 2 epochs on 6,000 images
     assert abs(accuracy["bfloat16"] - accuracy["float32"]) < 0.01, accuracy
+
+
+def test_conv2d_bf16_compute_keeps_float32_params_and_tracks_float32(key):
+    x = jax.random.normal(key, (4, 8, 8, 3), jnp.float32)
+    layer32 = fn.Conv2D(5, 3)
+    layer16 = fn.Conv2D(5, 3, compute_dtype=jnp.bfloat16)
+    params, state = layer32.init(key, (8, 8, 3))
+    y32, _ = layer32.apply(params, state, x)
+    y16, _ = layer16.apply(params, state, x)
+    assert y16.dtype == jnp.float32
+    g = jax.grad(lambda p: jnp.sum(jnp.tanh(layer16.apply(p, state, x)[0])))(params)
+    assert g["w"].dtype == jnp.float32
+    # operands rounded to 8 significant bits, products summed in float32
+    error = float(jnp.linalg.norm(y16 - y32) / jnp.linalg.norm(y32))
+    assert error < 4 * 2.0**-8, error
