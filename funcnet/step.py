@@ -68,6 +68,16 @@ def _leaf_norms(tree):
         leaf.astype(jnp.promote_types(leaf.dtype, jnp.float32))))) for leaf in leaves])
 
 
+def _mentions(spec, layer_type: str) -> bool:
+    """Whether a model description holds a layer of ``layer_type`` anywhere."""
+    if isinstance(spec, dict):
+        return spec.get("type") == layer_type or any(_mentions(v, layer_type)
+                                                     for v in spec.values())
+    if isinstance(spec, (list, tuple)):
+        return any(_mentions(v, layer_type) for v in spec)
+    return False
+
+
 def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
                 record_gradients: bool = False):
     """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
@@ -81,8 +91,13 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     loss_fn = _losses.get(loss)
     correct_fn = _metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy
 
+    # Built-in layers other than Dropout ignore the key; when the model's description
+    # shows no Dropout, skip the per-step key splitting inside every Sequential.
+    needs_key = model.spec is None or _mentions(model.spec, "Dropout")
+
     def objective(params, state, x, y, mask, key):
-        outputs, new_state = model.apply(params, state, x, train=True, key=key)
+        outputs, new_state = model.apply(params, state, x, train=True,
+                                         key=key if needs_key else None)
         per_sample = loss_fn(outputs, y, reduction="none")
         count = jnp.sum(mask)
         # max(count, 1): a batch is never all padding, but keep the division safe.
