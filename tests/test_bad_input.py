@@ -6,9 +6,7 @@ layer, loss, optimizer, schedule, data function, ``fit``/``evaluate``/``predict`
 bad batch sizes, non-finite values, out-of-range hyperparameters, mismatched trees and
 the wrong kind of key. Each must raise a clear error naming the function and the
 argument. A second table, ``DOCUMENTED``, holds edge inputs with a documented, correct
-result, and the result is checked. Rows marked ``lead`` are known gaps in modules this
-sweep does not edit (core, fit, step, evaluate): they are strict xfails, so fixing the
-module turns them into failures until the mark is removed.
+result, and the result is checked.
 
 Almost every call fails before anything is compiled; the few models are tiny and built
 once.
