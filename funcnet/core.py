@@ -141,6 +141,21 @@ def as_layer(obj) -> Layer:
     )
 
 
+def spec_contains(spec, layer_type: str) -> bool:
+    """Whether a model description holds a layer of ``layer_type`` anywhere.
+
+    Example:
+        >>> spec_contains(Sequential([Dense(2), relu]).spec, "Dense")
+        True
+    """
+    if isinstance(spec, dict):
+        return spec.get("type") == layer_type or any(spec_contains(v, layer_type)
+                                                     for v in spec.values())
+    if isinstance(spec, (list, tuple)):
+        return any(spec_contains(v, layer_type) for v in spec)
+    return False
+
+
 def output_shape(layer: Layer, params, state, input_shape, dtype=jnp.float32) -> tuple:
     """Shape of one example after ``layer``, found by abstract evaluation (no FLOPs)."""
     x = jax.ShapeDtypeStruct((1, *input_shape), dtype)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcnet import _checks, batching
+from funcnet import _checks, _inputs, batching
 from funcnet import losses as _losses
 from funcnet import metrics as _metrics
 
@@ -55,7 +55,7 @@ def predict(model, params, state, x, batch_size: int = 1024):
 def make_evaluator(model, loss, batch_size: int, accuracy="auto"):
     """Compiled ``(params, state, x, y) -> {"loss", "accuracy"}`` over a whole dataset."""
     loss_fn = _losses.get(loss)
-    correct_fn = _metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy
+    correct_fn = _metrics.resolve(loss_fn, accuracy)
 
     def run(params, state, x, y):
         n = x.shape[0]
@@ -97,23 +97,9 @@ def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_intege
         >>> evaluate(model, params, state, (x_test, y_test))
         {'loss': 0.07, 'accuracy': 0.981}
     """
-    x, y = _checks_data("evaluate", data)
-    if _losses.get(loss) is _losses.softmax_cross_entropy_with_integer_labels:
-        out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0], params,
-                             state, jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype))
-        _checks.integer_labels("evaluate", "y", np.asarray(y), out.shape[-1])
+    x, y = _inputs.xy_pair("evaluate", data, "data", unit="rows")
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    _inputs.labels_in_range("evaluate", model, params, state, x, y, _losses.get(loss), "y")
     batch_size = min(_checks.positive_int("evaluate", "batch_size", batch_size), x.shape[0])
     result = make_evaluator(model, loss, batch_size, accuracy)(params, state, x, y)
     return {k: float(v) for k, v in result.items()}
-
-
-def _checks_data(where, data):
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{where}: data must be a tuple (x, y), got {type(data).__name__}")
-    x, y = data
-    _checks.min_rank(where, "x", x, 1, "(batch, ...)")
-    _checks.min_rank(where, "y", y, 1, "(batch, ...)")
-    _checks.same_length(where, "x", x, "y", y)
-    if np.shape(x)[0] == 0:
-        raise ValueError(f"{where}: data is empty (0 rows)")
-    return jnp.asarray(x), jnp.asarray(y)

@@ -33,11 +33,12 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from funcnet import _checks, batching
+from funcnet import _checks, _epochs, _inputs, batching
 from funcnet import checkpoint as _checkpoint
 from funcnet import losses as _losses
+from funcnet import metrics as _metrics
 from funcnet import optim as _optim
-from funcnet.core import Layer
+from funcnet.core import Layer, spec_contains
 from funcnet.evaluate import make_evaluator
 from funcnet.step import make_update
 
@@ -104,37 +105,6 @@ def _learning_rate_or_none(opt_state):
         return float(_optim.current_learning_rate(opt_state))
     except ValueError:
         return None
-
-
-def _validate_data(where, data, name):
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{where}: {name} must be a tuple (x, y), got {type(data).__name__}")
-    x, y = data
-    _checks.min_rank(where, f"{name} x", x, 1, "(samples, ...)")
-    _checks.min_rank(where, f"{name} y", y, 1, "(samples, ...)")
-    _checks.same_length(where, f"{name} x", x, f"{name} y", y)
-    if np.shape(x)[0] == 0:
-        raise ValueError(f"{where}: {name} is empty (0 samples)")
-    for label, arr in ((f"{name} x", x), (f"{name} y", y)):
-        arr = np.asarray(arr)
-        if np.issubdtype(arr.dtype, np.floating):
-            bad_rows = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
-            if bad_rows.any():
-                row = int(np.argmax(bad_rows))
-                raise ValueError(
-                    f"{where}: {label} holds non-finite values (NaN or inf) in "
-                    f"{int(bad_rows.sum())} row(s), first at row {row}; clean the data first"
-                )
-    return x, y
-
-
-def _check_labels(where, model, params, state, x, y, loss_fn, name):
-    if loss_fn is not _losses.softmax_cross_entropy_with_integer_labels:
-        return
-    out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0],
-                         params, state, jax.ShapeDtypeStruct((1, *np.shape(x)[1:]),
-                                                             np.asarray(x[:1]).dtype))
-    _checks.integer_labels(where, f"{name} y", np.asarray(y), out.shape[-1])
 
 
 def _progress_enabled(progress):
@@ -240,7 +210,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
                 or md < 0:
             raise ValueError(f"{where}: early_stopping.min_delta must be finite and >= 0, "
                              f"got {md!r}")
-    x, y = _validate_data(where, train_data, "train_data")
+    x, y = _inputs.xy_pair(where, train_data, "train_data", prefix="train_data ",
+                           finite=True)
     n = int(np.shape(x)[0])
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"{where}: epochs must be an integer >= 0, got {epochs!r}")
@@ -253,15 +224,17 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     if mode not in ("auto", "scan", "loop"):
         raise ValueError(f"{where}: mode must be 'auto', 'scan' or 'loop', got {mode!r}")
     loss_fn = _losses.get(loss)
-    _check_labels(where, model, params, state, x, y, loss_fn, "train_data")
+    _inputs.labels_in_range(where, model, params, state, x, y, loss_fn, "train_data y")
     if eval_data is not None:
-        x_eval, y_eval = _validate_data(where, eval_data, "eval_data")
+        x_eval, y_eval = _inputs.xy_pair(where, eval_data, "eval_data", prefix="eval_data ",
+                                         finite=True)
         if np.shape(x_eval)[1:] != np.shape(x)[1:]:
             raise ValueError(
                 f"{where}: eval_data x must have per-sample shape {np.shape(x)[1:]} like "
                 f"train_data x, got {np.shape(x_eval)[1:]}"
             )
-        _check_labels(where, model, params, state, x_eval, y_eval, loss_fn, "eval_data")
+        _inputs.labels_in_range(where, model, params, state, x_eval, y_eval, loss_fn,
+                                "eval_data y")
     if early_stopping is not None and early_stopping.metric not in HISTORY_KEYS:
         raise ValueError(f"{where}: early_stopping.metric must be one of {HISTORY_KEYS}, "
                          f"got {early_stopping.metric!r}")
@@ -269,7 +242,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     if mode == "auto":
         nbytes = np.asarray(x).nbytes + np.asarray(y).nbytes
         mode = "scan" if nbytes <= DEVICE_DATA_BUDGET else "loop"
-        if mode == "scan" and jax.default_backend() == "cpu" and _has_conv(model.spec):
+        if (mode == "scan" and jax.default_backend() == "cpu"
+                and spec_contains(model.spec, "Conv2D")):
             # XLA:CPU runs convolutions inside a while loop (lax.scan) several times
             # slower than at top level (measured 4x on the MNIST CNN, jax 0.10), while the
             # per-step overhead is small next to a conv step: the loop is faster there.
@@ -298,13 +272,14 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         return FitResult(params, state, opt_state, history)
 
     update = make_update(model, loss_fn, optimizer, accuracy, guard, record_gradients)
+    has_accuracy = _metrics.resolve(loss_fn, accuracy) is not None
     nb = batching.num_batches(n, batch_size)
     leaf_paths = [jax.tree_util.keystr(p) for p, _ in
                   jax.tree_util.tree_flatten_with_path(params)[0]]
-    layout = _DataLayout(mesh, data_axis, batch_size)
+    layout = _epochs.DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
-    run_epoch = _make_scan_epoch(update, n, batch_size, layout) if mode == "scan" else \
-        _make_loop_epoch(update, n, batch_size, layout)
+    run_epoch = _epochs.make_scan_epoch(update, n, batch_size, layout) if mode == "scan" else \
+        _epochs.make_loop_epoch(update, n, batch_size, layout)
     if mode == "scan":
         data = layout.replicate((jnp.asarray(x), jnp.asarray(y)))
     else:
@@ -337,7 +312,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             "train_loss": float(np.sum(metrics.loss_sum[:good]) / count) if count else
             math.nan,
             "train_accuracy": (float(np.sum(metrics.correct[:good]) / count)
-                               if count and _has_accuracy(loss_fn, accuracy) else None),
+                               if count and has_accuracy else None),
             "eval_loss": None,
             "eval_accuracy": None,
             "learning_rate": _learning_rate_or_none(opt_state),
@@ -347,7 +322,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             result = jax.device_get(evaluator(params, state, *eval_arrays))
             row["eval_loss"] = float(result["loss"])
             row["eval_accuracy"] = (float(result["accuracy"])
-                                    if _has_accuracy(loss_fn, accuracy) else None)
+                                    if has_accuracy else None)
         if record_gradients:
             steps_done = max(good, 1)
             for name, values in (("gradient_norms", metrics.grad_norms),
@@ -392,144 +367,3 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     if early_stopping is not None and early_stopping.restore_best and best is not None:
         params, state = best[1], best[2]
     return FitResult(params, state, opt_state, history)
-
-
-def _has_conv(spec) -> bool:
-    """Whether a model description holds a Conv2D anywhere (``None`` counts as no)."""
-    if isinstance(spec, dict):
-        return spec.get("type") == "Conv2D" or any(_has_conv(v) for v in spec.values())
-    if isinstance(spec, (list, tuple)):
-        return any(_has_conv(v) for v in spec)
-    return False
-
-
-class _DataLayout:
-    """Where arrays live: one device (no mesh) or a mesh with a data-parallel axis."""
-
-    def __init__(self, mesh, data_axis, batch_size):
-        self.mesh = mesh
-        self.padded_size = None
-        if mesh is None:
-            return
-        if not isinstance(mesh, jax.sharding.Mesh):
-            raise TypeError(f"fit: mesh must be a jax.sharding.Mesh, got "
-                            f"{type(mesh).__name__}")
-        axis = mesh.axis_names[0] if data_axis is None else data_axis
-        if axis not in mesh.axis_names:
-            raise ValueError(f"fit: data_axis {axis!r} is not an axis of the mesh "
-                             f"{mesh.axis_names}")
-        # fit lets XLA place the computation (sharding "Auto" axes): a mesh made with
-        # Explicit axes (jax.make_mesh's default) is re-made over the same devices.
-        mesh = jax.sharding.Mesh(mesh.devices, mesh.axis_names,
-                                 axis_types=(jax.sharding.AxisType.Auto,) * mesh.devices.ndim)
-        self.mesh = mesh
-        devices = mesh.shape[axis]
-        self.padded_size = -(-batch_size // devices) * devices
-        P = jax.sharding.PartitionSpec  # noqa: N806
-        self._replicated = jax.sharding.NamedSharding(mesh, P())
-        self._batch = jax.sharding.NamedSharding(mesh, P(axis))
-
-    def replicate(self, tree):
-        if self.mesh is None:
-            return tree
-        return jax.device_put(tree, self._replicated)
-
-    def constrain(self, batch):
-        if self.mesh is None:
-            return batch
-        return jax.tree.map(
-            lambda a: jax.lax.with_sharding_constraint(a, self._batch), batch)
-
-
-def _has_accuracy(loss_fn, accuracy):
-    from funcnet import metrics as _metrics
-
-    return (_metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy) is not None
-
-
-def _epoch_plan(epoch_key, n, batch_size, padded_size=None):
-    """Batches of sample indices for one epoch, masks, and one dropout key per step.
-
-    ``padded_size > batch_size`` widens every batch with masked fillers (so it divides
-    evenly over the devices of a mesh) without changing which samples a batch holds.
-    """
-    perm_key, step_key = jax.random.split(epoch_key)
-    idx, mask = batching.plan(jax.random.permutation(perm_key, n), batch_size)
-    if padded_size is not None and padded_size > batch_size:
-        fill = jnp.arange(padded_size - batch_size) % batch_size
-        idx = jnp.concatenate([idx, idx[:, fill]], axis=1)
-        mask = jnp.concatenate([mask, jnp.zeros((mask.shape[0], fill.shape[0]),
-                                                mask.dtype)], axis=1)
-    step_keys = jax.random.split(step_key, idx.shape[0])
-    return idx, mask, step_keys
-
-
-def _guarded_body(update):
-    def body(carry, inputs):
-        params, state, opt_state, stopped = carry
-        xb, yb, mask, step_key = inputs
-        # Once a step has gone non-finite, every later step of the epoch is frozen.
-        params, state, opt_state, m, _ = update(params, state, opt_state, xb, yb, mask,
-                                                step_key, ~stopped)
-        return (params, state, opt_state, stopped | ~m.finite), m
-
-    return body
-
-
-def _make_scan_epoch(update, n, batch_size, layout):
-    body = _guarded_body(update)
-
-    def epoch_fn(params, state, opt_state, x, y, epoch_key):
-        idx, mask, step_keys = _epoch_plan(epoch_key, n, batch_size, layout.padded_size)
-
-        def scan_body(carry, inputs):
-            batch_idx, batch_mask, step_key = inputs
-            batch = layout.constrain((x[batch_idx], y[batch_idx], batch_mask))
-            return body(carry, (*batch, step_key))
-
-        carry = (params, state, opt_state, jnp.zeros((), bool))
-        (params, state, opt_state, _), metrics = jax.lax.scan(
-            scan_body, carry, (idx, mask, step_keys))
-        return params, state, opt_state, metrics
-
-    epoch_fn = jax.jit(epoch_fn, donate_argnums=(0, 1, 2))
-
-    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
-        return epoch_fn(params, state, opt_state, *data, epoch_key)
-
-    return run
-
-
-def _make_loop_epoch(update, n, batch_size, layout):
-    body = _guarded_body(update)
-
-    def step(carry, inputs):
-        # The epoch's step keys stay on the device and are indexed here, inside the
-        # compiled step, so a step costs one dispatch, not three.
-        xb, yb, mb, step_keys, i = inputs
-        return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i]))
-
-    step_fn = jax.jit(step, donate_argnums=(0,))
-    plan_fn = jax.jit(lambda k: _epoch_plan(k, n, batch_size, layout.padded_size))
-
-    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
-        x, y = data
-        idx, mask, step_keys = plan_fn(epoch_key)
-        idx, mask = np.asarray(idx), np.asarray(mask)
-        carry = (params, state, opt_state, jnp.zeros((), bool))
-        collected = []
-        steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False,
-                     disable=progress_desc is None)
-        for i in steps:
-            carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i)))
-            collected.append(m)
-            # Reading the loss syncs with the device, so only do it for the bar.
-            if progress_desc is not None and i % 50 == 0:
-                steps.set_postfix(loss=f"{float(m.loss_sum / m.count):.4f}")
-        steps.close()
-        # One transfer of every step's metrics at the end of the epoch.
-        metrics = jax.tree.map(lambda *xs: np.stack(xs), *jax.device_get(collected))
-        params, state, opt_state, _ = carry
-        return params, state, opt_state, metrics
-
-    return run

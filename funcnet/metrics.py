@@ -48,3 +48,9 @@ _BY_LOSS = {
 def for_loss(loss_fn):
     """Return the correctness function matching ``loss_fn``, or ``None`` (e.g. for mse)."""
     return _BY_LOSS.get(loss_fn)
+
+
+def resolve(loss_fn, accuracy="auto"):
+    """The correctness function to use: picked from ``loss_fn`` for ``"auto"``, else
+    ``accuracy`` itself (a function, or ``None`` for no accuracy)."""
+    return for_loss(loss_fn) if accuracy == "auto" else accuracy

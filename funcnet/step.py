@@ -21,6 +21,7 @@ import optax
 from funcnet import _checks
 from funcnet import losses as _losses
 from funcnet import metrics as _metrics
+from funcnet.core import spec_contains
 
 
 class StepMetrics(NamedTuple):
@@ -68,16 +69,6 @@ def _leaf_norms(tree):
         leaf.astype(jnp.promote_types(leaf.dtype, jnp.float32))))) for leaf in leaves])
 
 
-def _mentions(spec, layer_type: str) -> bool:
-    """Whether a model description holds a layer of ``layer_type`` anywhere."""
-    if isinstance(spec, dict):
-        return spec.get("type") == layer_type or any(_mentions(v, layer_type)
-                                                     for v in spec.values())
-    if isinstance(spec, (list, tuple)):
-        return any(_mentions(v, layer_type) for v in spec)
-    return False
-
-
 def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
                 record_gradients: bool = False):
     """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
@@ -89,11 +80,11 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     update-to-weight ratios, computed in the same compiled step.
     """
     loss_fn = _losses.get(loss)
-    correct_fn = _metrics.for_loss(loss_fn) if accuracy == "auto" else accuracy
+    correct_fn = _metrics.resolve(loss_fn, accuracy)
 
     # Built-in layers other than Dropout ignore the key; when the model's description
     # shows no Dropout, skip the per-step key splitting inside every Sequential.
-    needs_key = model.spec is None or _mentions(model.spec, "Dropout")
+    needs_key = model.spec is None or spec_contains(model.spec, "Dropout")
 
     def objective(params, state, x, y, mask, key):
         outputs, new_state = model.apply(params, state, x, train=True,
@@ -169,8 +160,7 @@ def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
         >>> params, state, opt_state, m = step(params, state, opt_state, (x, y), key)
     """
     update = make_update(model, loss, optimizer, accuracy, guard)
-    has_accuracy = (_metrics.for_loss(_losses.get(loss)) if accuracy == "auto"
-                    else accuracy) is not None
+    has_accuracy = _metrics.resolve(_losses.get(loss), accuracy) is not None
 
     def step(params, state, opt_state, batch, key):
         _checks.prng_key("step", "key", key)

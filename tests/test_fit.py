@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import funcnet as fn
-from funcnet.fit import _epoch_plan
+from funcnet._epochs import epoch_plan
 from tests.helpers import assert_trees_close
 
 
@@ -51,7 +51,7 @@ def test_padded_last_batch_trains_like_the_unpadded_batch(key):
     expected = params
     grad_fn = jax.grad(lambda p, xb, yb: _loss(model, p, state, xb, yb))
     for epoch in range(2):
-        idx, mask, _ = _epoch_plan(jax.random.fold_in(jax.random.key(7), epoch), 10, 4)
+        idx, mask, _ = epoch_plan(jax.random.fold_in(jax.random.key(7), epoch), 10, 4)
         order = np.asarray(idx).reshape(-1)[np.asarray(mask).reshape(-1) > 0]
         assert sorted(order.tolist()) == list(range(10))  # every sample exactly once
         for start in range(0, 10, 4):

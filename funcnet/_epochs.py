@@ -1,0 +1,147 @@
+"""The two ways ``fit`` runs an epoch, and where its arrays live.
+
+* :func:`make_scan_epoch`: the training set is on the device; the whole epoch is one
+  jitted call that draws the permutation from the epoch key and runs ``lax.scan`` over
+  the batches.
+* :func:`make_loop_epoch`: batches are gathered on the host and fed to a jitted step
+  one at a time; metrics stay on the device until the epoch ends.
+
+Both run the same update body (``funcnet.step.make_update``) wrapped by
+:func:`guarded_body`, visit the same samples in the same order with the same keys, and
+return ``(params, state, opt_state, StepMetrics stacked over steps)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from funcnet import batching
+
+
+class DataLayout:
+    """Where arrays live: one device (no mesh) or a mesh with a data-parallel axis."""
+
+    def __init__(self, mesh, data_axis, batch_size):
+        self.mesh = mesh
+        self.padded_size = None
+        if mesh is None:
+            return
+        if not isinstance(mesh, jax.sharding.Mesh):
+            raise TypeError(f"fit: mesh must be a jax.sharding.Mesh, got "
+                            f"{type(mesh).__name__}")
+        axis = mesh.axis_names[0] if data_axis is None else data_axis
+        if axis not in mesh.axis_names:
+            raise ValueError(f"fit: data_axis {axis!r} is not an axis of the mesh "
+                             f"{mesh.axis_names}")
+        # fit lets XLA place the computation (sharding "Auto" axes): a mesh made with
+        # Explicit axes (jax.make_mesh's default) is re-made over the same devices.
+        mesh = jax.sharding.Mesh(mesh.devices, mesh.axis_names,
+                                 axis_types=(jax.sharding.AxisType.Auto,) * mesh.devices.ndim)
+        self.mesh = mesh
+        devices = mesh.shape[axis]
+        self.padded_size = -(-batch_size // devices) * devices
+        P = jax.sharding.PartitionSpec  # noqa: N806
+        self._replicated = jax.sharding.NamedSharding(mesh, P())
+        self._batch = jax.sharding.NamedSharding(mesh, P(axis))
+
+    def replicate(self, tree):
+        if self.mesh is None:
+            return tree
+        return jax.device_put(tree, self._replicated)
+
+    def constrain(self, batch):
+        if self.mesh is None:
+            return batch
+        return jax.tree.map(
+            lambda a: jax.lax.with_sharding_constraint(a, self._batch), batch)
+
+
+def epoch_plan(epoch_key, n, batch_size, padded_size=None):
+    """Batches of sample indices for one epoch, masks, and one dropout key per step.
+
+    ``padded_size > batch_size`` widens every batch with masked fillers (so it divides
+    evenly over the devices of a mesh) without changing which samples a batch holds.
+    """
+    perm_key, step_key = jax.random.split(epoch_key)
+    idx, mask = batching.plan(jax.random.permutation(perm_key, n), batch_size)
+    if padded_size is not None and padded_size > batch_size:
+        fill = jnp.arange(padded_size - batch_size) % batch_size
+        idx = jnp.concatenate([idx, idx[:, fill]], axis=1)
+        mask = jnp.concatenate([mask, jnp.zeros((mask.shape[0], fill.shape[0]),
+                                                mask.dtype)], axis=1)
+    step_keys = jax.random.split(step_key, idx.shape[0])
+    return idx, mask, step_keys
+
+
+def guarded_body(update):
+    def body(carry, inputs):
+        params, state, opt_state, stopped = carry
+        xb, yb, mask, step_key = inputs
+        # Once a step has gone non-finite, every later step of the epoch is frozen.
+        params, state, opt_state, m, _ = update(params, state, opt_state, xb, yb, mask,
+                                                step_key, ~stopped)
+        return (params, state, opt_state, stopped | ~m.finite), m
+
+    return body
+
+
+def make_scan_epoch(update, n, batch_size, layout):
+    body = guarded_body(update)
+
+    def epoch_fn(params, state, opt_state, x, y, epoch_key):
+        idx, mask, step_keys = epoch_plan(epoch_key, n, batch_size, layout.padded_size)
+
+        def scan_body(carry, inputs):
+            batch_idx, batch_mask, step_key = inputs
+            batch = layout.constrain((x[batch_idx], y[batch_idx], batch_mask))
+            return body(carry, (*batch, step_key))
+
+        carry = (params, state, opt_state, jnp.zeros((), bool))
+        (params, state, opt_state, _), metrics = jax.lax.scan(
+            scan_body, carry, (idx, mask, step_keys))
+        return params, state, opt_state, metrics
+
+    epoch_fn = jax.jit(epoch_fn, donate_argnums=(0, 1, 2))
+
+    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
+        return epoch_fn(params, state, opt_state, *data, epoch_key)
+
+    return run
+
+
+def make_loop_epoch(update, n, batch_size, layout):
+    body = guarded_body(update)
+
+    def step(carry, inputs):
+        # The epoch's step keys stay on the device and are indexed here, inside the
+        # compiled step, so a step costs one dispatch, not three.
+        xb, yb, mb, step_keys, i = inputs
+        return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i]))
+
+    step_fn = jax.jit(step, donate_argnums=(0,))
+    plan_fn = jax.jit(lambda k: epoch_plan(k, n, batch_size, layout.padded_size))
+
+    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
+        x, y = data
+        idx, mask, step_keys = plan_fn(epoch_key)
+        idx, mask = np.asarray(idx), np.asarray(mask)
+        carry = (params, state, opt_state, jnp.zeros((), bool))
+        collected = []
+        steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False,
+                     disable=progress_desc is None)
+        for i in steps:
+            carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i)))
+            collected.append(m)
+            # Reading the loss syncs with the device, so only do it for the bar.
+            if progress_desc is not None and i % 50 == 0:
+                steps.set_postfix(loss=f"{float(m.loss_sum / m.count):.4f}")
+        steps.close()
+        # One transfer of every step's metrics at the end of the epoch.
+        metrics = jax.tree.map(lambda *xs: np.stack(xs), *jax.device_get(collected))
+        params, state, opt_state, _ = carry
+        return params, state, opt_state, metrics
+
+    return run
