@@ -109,13 +109,16 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
 
         def apply(_):
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), new_state, new_opt_state, updates
+            # the updates leave the step only when they are recorded
+            kept = updates if record_gradients else None
+            return optax.apply_updates(params, updates), new_state, new_opt_state, kept
 
         if guard:
             # One branch, not an elementwise select over every buffer: a select makes XLA
             # keep old and new optimizer moments alive together (extra copies per step).
             def keep(_):
-                return params, state, opt_state, jax.tree.map(jnp.zeros_like, params)
+                zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
+                return params, state, opt_state, zeros
 
             new_params, new_state, new_opt_state, updates = jax.lax.cond(
                 finite & active, apply, keep, None)
