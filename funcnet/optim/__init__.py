@@ -22,7 +22,10 @@ A training step::
 """
 
 from funcnet.optim import schedules, transforms
+from funcnet.optim._trees import apply_updates
 from funcnet.optim.alias import adam, adamw, momentum, rmsprop, sgd
+from funcnet.optim.clipping import clip, clip_by_global_norm, global_norm
+from funcnet.optim.learning_rate import current_learning_rate
 from funcnet.optim.schedules import (
     constant_schedule,
     cosine_decay_schedule,
@@ -37,17 +40,12 @@ from funcnet.optim.transforms import (
     ScaleByLearningRateState,
     ScaleByRmsState,
     TraceState,
-    add_decayed_weights,
-    apply_updates,
-    clip,
-    clip_by_global_norm,
-    current_learning_rate,
-    global_norm,
     scale_by_adam,
     scale_by_learning_rate,
     scale_by_rms,
     trace,
 )
+from funcnet.optim.weight_decay import add_decayed_weights
 
 __all__ = [
     "ScaleByAdamState",

@@ -62,3 +62,27 @@ def decay_rate(where: str, name: str, value) -> float:
 def positive_int(where: str, name: str, value) -> int:
     """Return ``value`` as an int after checking it is a positive integer."""
     return _checks.positive_int(where, name, as_python_number(value))
+
+
+def check_trace_args(where: str, decay, nesterov, dampening) -> tuple[float, bool, float]:
+    """Validate the hyperparameters of ``trace``, naming ``where`` in any error."""
+    decay = unit_interval(where, "beta", decay)
+    dampening = unit_interval(where, "dampening", dampening)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"{where}: nesterov must be a bool, got {type(nesterov).__name__}")
+    return decay, nesterov, dampening
+
+
+def check_rms_args(where: str, decay, eps) -> tuple[float, float]:
+    """Validate the hyperparameters of ``scale_by_rms``, naming ``where`` in any error."""
+    return unit_interval(where, "decay", decay), positive(where, "eps", eps)
+
+
+def check_adam_args(where: str, b1, b2, eps, eps_root) -> tuple[float, float, float, float]:
+    """Validate the hyperparameters of ``scale_by_adam``, naming ``where`` in any error."""
+    return (
+        unit_interval(where, "b1", b1),
+        unit_interval(where, "b2", b2),
+        positive(where, "eps", eps),
+        non_negative(where, "eps_root", eps_root),
+    )

@@ -1,4 +1,4 @@
-"""The optimizers: ``optax.chain`` s of the transforms in ``funcnet.optim.transforms``.
+"""The optimizers: ``optax.chain`` s of the small transforms in ``funcnet.optim``.
 
 Each returns an ``optax.GradientTransformation`` whose state is a tuple with one entry
 per transform, the learning-rate state last. A training step is::
@@ -17,15 +17,12 @@ import optax
 from funcnet.optim import _validate
 from funcnet.optim.transforms import (
     Schedule,
-    add_decayed_weights,
-    check_adam_args,
-    check_rms_args,
-    check_trace_args,
     scale_by_adam,
     scale_by_learning_rate,
     scale_by_rms,
     trace,
 )
+from funcnet.optim.weight_decay import add_decayed_weights
 
 
 def _chain(where: str, *transforms) -> optax.GradientTransformation:
@@ -111,7 +108,7 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
     """
     where = "momentum"
     learning_rate = _validate.learning_rate(where, learning_rate)
-    beta, nesterov, dampening = check_trace_args(where, beta, nesterov, dampening)
+    beta, nesterov, dampening = _validate.check_trace_args(where, beta, nesterov, dampening)
     return _chain(
         where,
         trace(beta, nesterov=nesterov, dampening=dampening),
@@ -146,7 +143,7 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
     """
     where = "rmsprop"
     learning_rate = _validate.learning_rate(where, learning_rate)
-    decay, eps = check_rms_args(where, decay, eps)
+    decay, eps = _validate.check_rms_args(where, decay, eps)
     return _chain(where, scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
 
 
@@ -184,7 +181,7 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
     """
     where = "adam"
     learning_rate = _validate.learning_rate(where, learning_rate)
-    b1, b2, eps, eps_root = check_adam_args(where, b1, b2, eps, eps_root)
+    b1, b2, eps, eps_root = _validate.check_adam_args(where, b1, b2, eps, eps_root)
     return _chain(where, scale_by_adam(b1, b2, eps, eps_root),
                   scale_by_learning_rate(learning_rate))
 
@@ -223,7 +220,7 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
     """
     where = "adamw"
     learning_rate = _validate.learning_rate(where, learning_rate)
-    b1, b2, eps, eps_root = check_adam_args(where, b1, b2, eps, eps_root)
+    b1, b2, eps, eps_root = _validate.check_adam_args(where, b1, b2, eps, eps_root)
     weight_decay = _validate.non_negative(where, "weight_decay", weight_decay)
     return _chain(
         where,

@@ -15,9 +15,9 @@ Updates ``u`` from gradients ``g`` (state in brackets):
 * ``scale_by_rms``: ``nu = decay nu + (1 - decay) g^2``; ``u = g / sqrt(nu + eps)``  (nu)
 * ``scale_by_adam``: bias-corrected moments;
   ``u = m_hat / (sqrt(v_hat + eps_root) + eps)``  (count, mu, nu)
-* ``add_decayed_weights``: ``u = g + weight_decay * params``  (empty)
-* ``clip_by_global_norm``: ``u = g * max_norm / ||g||`` when ``||g|| >= max_norm``  (empty)
-* ``clip``: ``u = clip(g, -max_abs, max_abs)``  (empty)
+
+The stateless transforms live beside this module: ``clip`` and ``clip_by_global_norm``
+in ``funcnet.optim.clipping``, ``add_decayed_weights`` in ``funcnet.optim.weight_decay``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import optax
 
 from funcnet import _checks
 from funcnet.optim import _validate
+from funcnet.optim._trees import cast_like, check_state, check_tree, zeros_like
 
 Params = Any
 Schedule = Callable[[jax.Array], jax.Array]
@@ -83,51 +84,6 @@ def _float_dtype():
     """The default float dtype: float64 under ``jax_enable_x64``, float32 otherwise."""
     return jax.dtypes.canonicalize_dtype(jnp.float64)
 
-
-def check_tree(where: str, name: str, tree, like, like_name: str) -> None:
-    """Raise ValueError unless ``tree`` has the structure and leaf shapes of ``like``.
-
-    Runs on shapes only, so it also works (once, at trace time) under ``jax.jit``.
-    """
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
-    like_leaves, like_def = jax.tree_util.tree_flatten_with_path(like)
-    if treedef != like_def:
-        have = [jax.tree_util.keystr(p) for p, _ in leaves]
-        want = [jax.tree_util.keystr(p) for p, _ in like_leaves]
-        missing = [p for p in want if p not in have]
-        extra = [p for p in have if p not in want]
-        detail = (f"missing {', '.join(missing) or 'nothing'}; unexpected "
-                  f"{', '.join(extra) or 'nothing'}" if missing or extra
-                  else f"structure {treedef}, expected {like_def}")
-        raise ValueError(
-            f"{where}: {name} must have the tree structure of {like_name}, got {detail}; "
-            f"pass the gradients of the params the optimizer state was made from "
-            f"(opt_state = optimizer.init(params))"
-        )
-    for (path, leaf), (_, ref) in zip(leaves, like_leaves, strict=True):
-        if jnp.shape(leaf) != jnp.shape(ref):
-            raise ValueError(
-                f"{where}: {name}{jax.tree_util.keystr(path)} has shape "
-                f"{tuple(jnp.shape(leaf))}, but {like_name} has shape "
-                f"{tuple(jnp.shape(ref))} there"
-            )
-
-
-def check_state(where: str, state, cls) -> None:
-    """Raise TypeError unless ``state`` is this transform's own state ``cls``."""
-    if not isinstance(state, cls):
-        raise TypeError(
-            f"{where}: opt_state holds a {type(state).__name__} where this optimizer keeps "
-            f"its {cls.__name__}; pass the opt_state made by this optimizer's init(params)"
-        )
-
-
-def _zeros_like(params):
-    return jax.tree.map(jnp.zeros_like, params)
-
-
-def _cast_like(tree, like):
-    return jax.tree.map(lambda x, ref: x.astype(ref.dtype), tree, like)
 
 
 def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTransformation:
@@ -187,16 +143,6 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
 
     return optax.GradientTransformation(init_fn, update_fn)
 
-
-def check_trace_args(where: str, decay, nesterov, dampening) -> tuple[float, bool, float]:
-    """Validate :func:`trace`'s hyperparameters, naming ``where`` in any error."""
-    decay = _validate.unit_interval(where, "beta", decay)
-    dampening = _validate.unit_interval(where, "dampening", dampening)
-    if not isinstance(nesterov, bool):
-        raise TypeError(f"{where}: nesterov must be a bool, got {type(nesterov).__name__}")
-    return decay, nesterov, dampening
-
-
 def trace(decay: float, nesterov: bool = False, dampening: float = 0.0
           ) -> optax.GradientTransformation:
     """Momentum velocity: ``v_t = (1 - dampening) g_t + decay v_{t-1}``, ``v_0 = 0``.
@@ -222,10 +168,10 @@ def trace(decay: float, nesterov: bool = False, dampening: float = 0.0
         >>> updates["w"]  # 1 + 0.9 * 1
         Array([1.9, 1.9], dtype=float32)
     """
-    decay, nesterov, dampening = check_trace_args("trace", decay, nesterov, dampening)
+    decay, nesterov, dampening = _validate.check_trace_args("trace", decay, nesterov, dampening)
 
     def init_fn(params):
-        return TraceState(trace=_zeros_like(params))
+        return TraceState(trace=zeros_like(params))
 
     def update_fn(updates, state, params=None):
         del params
@@ -238,15 +184,9 @@ def trace(decay: float, nesterov: bool = False, dampening: float = 0.0
                                    updates, velocity)
         else:
             updates = velocity
-        return updates, TraceState(trace=_cast_like(velocity, state.trace))
+        return updates, TraceState(trace=cast_like(velocity, state.trace))
 
     return optax.GradientTransformation(init_fn, update_fn)
-
-
-def check_rms_args(where: str, decay, eps) -> tuple[float, float]:
-    """Validate :func:`scale_by_rms`'s hyperparameters, naming ``where`` in any error."""
-    return _validate.unit_interval(where, "decay", decay), _validate.positive(where, "eps", eps)
-
 
 def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> optax.GradientTransformation:
     """RMSprop scaling: ``u_t = g_t / sqrt(nu_t + eps)``, ``nu_t`` the running mean of ``g^2``.
@@ -268,10 +208,10 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> optax.GradientTransfo
         >>> round(float(updates["w"][0]), 4)  # 1 / sqrt(0.1 + 1e-8)
         3.1623
     """
-    decay, eps = check_rms_args("scale_by_rms", decay, eps)
+    decay, eps = _validate.check_rms_args("scale_by_rms", decay, eps)
 
     def init_fn(params):
-        return ScaleByRmsState(nu=_zeros_like(params))
+        return ScaleByRmsState(nu=zeros_like(params))
 
     def update_fn(updates, state, params=None):
         del params
@@ -279,20 +219,9 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> optax.GradientTransfo
         check_tree("scale_by_rms", "grads", updates, state.nu, "the moment nu in opt_state")
         nu = jax.tree.map(lambda g, n: (1 - decay) * g**2 + decay * n, updates, state.nu)
         updates = jax.tree.map(lambda g, n: jax.lax.rsqrt(n + eps) * g, updates, nu)
-        return updates, ScaleByRmsState(nu=_cast_like(nu, state.nu))
+        return updates, ScaleByRmsState(nu=cast_like(nu, state.nu))
 
     return optax.GradientTransformation(init_fn, update_fn)
-
-
-def check_adam_args(where: str, b1, b2, eps, eps_root) -> tuple[float, float, float, float]:
-    """Validate :func:`scale_by_adam`'s hyperparameters, naming ``where`` in any error."""
-    return (
-        _validate.unit_interval(where, "b1", b1),
-        _validate.unit_interval(where, "b2", b2),
-        _validate.positive(where, "eps", eps),
-        _validate.non_negative(where, "eps_root", eps_root),
-    )
-
 
 def _bias_corrected(moment, decay: float, count):
     """moment / (1 - decay**count), the correction computed in the default float dtype."""
@@ -326,11 +255,11 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
         >>> jnp.round(updates["w"], 4), int(state.count)  # first step: ~ sign(g)
         (Array([1., 1.], dtype=float32), 1)
     """
-    b1, b2, eps, eps_root = check_adam_args("scale_by_adam", b1, b2, eps, eps_root)
+    b1, b2, eps, eps_root = _validate.check_adam_args("scale_by_adam", b1, b2, eps, eps_root)
 
     def init_fn(params):
-        return ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=_zeros_like(params),
-                                nu=_zeros_like(params))
+        return ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=zeros_like(params),
+                                nu=zeros_like(params))
 
     def update_fn(updates, state, params=None):
         del params
@@ -342,208 +271,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
         mu_hat = _bias_corrected(mu, b1, count)
         nu_hat = _bias_corrected(nu, b2, count)
         updates = jax.tree.map(lambda m, v: m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat)
-        return updates, ScaleByAdamState(count=count, mu=_cast_like(mu, state.mu),
-                                         nu=_cast_like(nu, state.nu))
+        return updates, ScaleByAdamState(count=count, mu=cast_like(mu, state.mu),
+                                         nu=cast_like(nu, state.nu))
 
     return optax.GradientTransformation(init_fn, update_fn)
-
-
-def _mask_leaf(where: str, keep) -> bool:
-    if not isinstance(keep, bool | np.bool_):
-        raise TypeError(
-            f"{where}: mask leaves must be Python bools (True: decay this subtree), "
-            f"got {type(keep).__name__}; build the mask from shapes or paths, not values"
-        )
-    return bool(keep)
-
-
-def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> optax.GradientTransformation:
-    """Decoupled weight decay: ``u = g + weight_decay * params`` where ``mask`` is True.
-
-    Placed before the learning-rate scaling (as in :func:`funcnet.optim.adamw`), the
-    decay is multiplied by the learning rate, as in optax and PyTorch.
-
-    Args:
-        weight_decay: finite, >= 0.
-        mask: ``None`` (decay every leaf), a pytree of bools with the structure of
-            ``params`` or a prefix of it, or a function ``params -> such a pytree``.
-            A ``False`` subtree passes its updates through unchanged.
-
-    Returns:
-        An ``optax.GradientTransformation`` with an empty state; its ``update`` needs
-        ``params``.
-
-    Example:
-        >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
-        >>> params = {"w": jnp.ones(2), "b": jnp.ones(2)}
-        >>> grads = {"w": jnp.zeros(2), "b": jnp.zeros(2)}
-        >>> tx.update(grads, tx.init(params), params)[0]
-        {'b': Array([0., 0.], dtype=float32), 'w': Array([0.1, 0.1], dtype=float32)}
-    """
-    where = "add_decayed_weights"
-    weight_decay = _validate.non_negative(where, "weight_decay", weight_decay)
-
-    def decay(g, p):
-        return jax.tree.map(lambda gi, pi: gi + weight_decay * pi, g, p)
-
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError(
-                f"{where}: params are needed to decay them; call "
-                f"update(grads, opt_state, params)"
-            )
-        check_tree(where, "grads", updates, params, "params")
-        if weight_decay == 0.0:
-            return updates, state
-        tree_mask = mask(params) if callable(mask) else mask
-        if tree_mask is None:
-            return decay(updates, params), state
-        try:
-            jax.tree.map(lambda keep, p: None, tree_mask, params)
-        except ValueError as err:
-            raise ValueError(
-                f"{where}: mask must be a pytree of bools with the structure of params or "
-                f"a prefix of it, got {jax.tree_util.tree_structure(tree_mask)} for params "
-                f"{jax.tree_util.tree_structure(params)} ({str(err).splitlines()[0]})"
-            ) from None
-        updates = jax.tree.map(
-            lambda keep, g, p: decay(g, p) if _mask_leaf(where, keep) else g,
-            tree_mask, updates, params,
-        )
-        return updates, state
-
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
-
-
-def global_norm(tree) -> jax.Array:
-    """The L2 norm of all leaves together: ``sqrt(sum over leaves of sum(x**2))``.
-
-    Example:
-        >>> global_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])})
-        Array(5., dtype=float32)
-    """
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree)))
-
-
-def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
-    """Rescale the whole gradient tree so its global norm is at most ``max_norm``.
-
-    ``u = g`` when ``||g|| < max_norm``, else ``u = (g / ||g||) * max_norm``, with
-    ``||g||`` the :func:`global_norm` of the tree; the direction never changes. The
-    seeds' ``gradient_clip`` scales by ``max_norm / (||g|| + 1e-6)``; this follows optax
-    and omits the ``1e-6``, so a clipped tree has norm ``max_norm`` exactly.
-
-    Args:
-        max_norm: finite, > 0.
-
-    Returns:
-        An ``optax.GradientTransformation`` with an empty state.
-
-    Example:
-        >>> tx = clip_by_global_norm(1.0)
-        >>> tx.update({"a": jnp.array([3.0]), "b": jnp.array([4.0])}, tx.init(None))[0]
-        {'a': Array([0.6], dtype=float32), 'b': Array([0.8], dtype=float32)}
-    """
-    max_norm = _validate.positive("clip_by_global_norm", "max_norm", max_norm)
-
-    def update_fn(updates, state, params=None):
-        del params
-        norm = global_norm(updates)
-        within = norm < max_norm
-        updates = jax.tree.map(
-            lambda g: jnp.where(within, g, (g / norm.astype(g.dtype)) * max_norm), updates
-        )
-        return updates, state
-
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
-
-
-def clip(max_abs: float) -> optax.GradientTransformation:
-    """Clip every element into ``[-max_abs, max_abs]``: ``u = min(max(g, -max_abs), max_abs)``.
-
-    Args:
-        max_abs: finite, > 0.
-
-    Returns:
-        An ``optax.GradientTransformation`` with an empty state.
-
-    Example:
-        >>> tx = clip(1.0)
-        >>> tx.update({"w": jnp.array([-3.0, 0.5, 2.0])}, tx.init(None))[0]
-        {'w': Array([-1. ,  0.5,  1. ], dtype=float32)}
-    """
-    max_abs = _validate.positive("clip", "max_abs", max_abs)
-
-    def update_fn(updates, state, params=None):
-        del params
-        return jax.tree.map(lambda g: jnp.clip(g, -max_abs, max_abs), updates), state
-
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
-
-
-def apply_updates(params, updates):
-    """Return ``params + updates`` leaf by leaf, each result in its param's dtype.
-
-    Args:
-        params: the parameter pytree.
-        updates: a pytree of the same structure (from an optimizer's ``update``).
-
-    Example:
-        >>> apply_updates({"w": jnp.ones(2, jnp.float32)}, {"w": jnp.full(2, 0.5)})
-        {'w': Array([1.5, 1.5], dtype=float32)}
-    """
-    def add(p, u):
-        p = jnp.asarray(p)
-        return (p + u).astype(p.dtype)
-
-    check_tree("apply_updates", "updates", updates, params, "params")
-    return jax.tree.map(add, params, updates)
-
-
-def _recorded_rate(node):
-    """The learning rate ``node`` records, or None: a funcnet ScaleByLearningRateState, or
-    the state of ``optax.inject_hyperparams`` with a ``learning_rate`` hyperparameter."""
-    if isinstance(node, ScaleByLearningRateState):
-        return node.learning_rate
-    if isinstance(node, tuple) and "hyperparams" in getattr(node, "_fields", ()):
-        hyperparams = node.hyperparams
-        if isinstance(hyperparams, dict) and "learning_rate" in hyperparams:
-            return hyperparams["learning_rate"]
-    return None
-
-
-def current_learning_rate(opt_state) -> jax.Array:
-    """The learning rate recorded in ``opt_state`` (see :class:`ScaleByLearningRateState`).
-
-    Searches the whole state pytree, so it finds the value inside an ``optax.chain``,
-    nested chains or wrappers; the state of an optax optimizer wrapped in
-    ``optax.inject_hyperparams`` works too.
-
-    Args:
-        opt_state: the state of an optimizer holding exactly one funcnet
-            :func:`scale_by_learning_rate` (every ``funcnet.optim`` optimizer does) or
-            one injected ``learning_rate``.
-
-    Returns:
-        The float scalar array: the rate the last update used (after ``init``, the
-        rate the first update will use).
-
-    Example:
-        >>> from funcnet import optim
-        >>> opt = optax.chain(optax.clip_by_global_norm(1.0), optim.adam(1e-3))
-        >>> round(float(current_learning_rate(opt.init({"w": jnp.zeros(2)}))), 6)
-        0.001
-    """
-    def holds_rate(node):
-        return _recorded_rate(node) is not None
-
-    found = [_recorded_rate(node)
-             for node in jax.tree.leaves(opt_state, is_leaf=holds_rate) if holds_rate(node)]
-    if len(found) != 1:
-        raise ValueError(
-            f"current_learning_rate: expected exactly one learning rate in opt_state, "
-            f"found {len(found)}; the optimizer must contain one funcnet "
-            f"scale_by_learning_rate (every funcnet.optim optimizer does) or be wrapped "
-            f"in optax.inject_hyperparams"
-        )
-    return found[0]
