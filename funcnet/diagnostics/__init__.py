@@ -1,0 +1,56 @@
+"""Gradient-flow diagnostics: per-layer gradient norms, update ratios, activation health.
+
+Vanishing gradients show as gradient norms falling by orders of magnitude from the
+output layer to the input layer; exploding ones as norms rising. Saturated sigmoid/tanh
+units and dead ReLU units (zero for every example) are the usual cause, and
+:func:`activation_statistics` / :func:`dead_relu_fraction` find them.
+
+Paths are ``jax.tree_util.keystr`` names (``"['dense_0']['w']"``), listed in layer
+order: ``dense_2`` before ``dense_10`` (jax itself sorts dict keys as strings).
+
+Two forms of each per-path measure:
+
+* ``gradient_norms(grads) -> {path: norm}``: for printing and
+  :func:`funcnet.plot.gradient_magnitudes`;
+* ``gradient_norm_vector(grads) -> (norms, paths)``: a ``(paths,)`` array and the
+  static list of names, usable inside ``jax.jit`` and ``lax.scan`` (stack the arrays
+  over steps; :func:`parameter_paths` gives the names on the host).
+
+Example:
+    >>> model = Sequential([Dense(4), relu, Dense(1)])
+    >>> params, state = model.init(jax.random.key(0), (3,))
+    >>> grads = jax.grad(lambda p: jnp.sum(model.apply(p, state, jnp.ones((2, 3)))[0]))(params)
+    >>> list(gradient_norms(grads, per="layer"))
+    ["['dense_0']", "['dense_2']"]
+"""
+
+from funcnet.diagnostics._activations import (
+    ActivationStats,
+    activation_statistics,
+    activations,
+    dead_relu_fraction,
+)
+from funcnet.diagnostics._norms import (
+    gradient_norm_vector,
+    gradient_norms,
+    gradient_ratio,
+    update_ratio_vector,
+    update_ratios,
+)
+from funcnet.diagnostics._paths import PER, natural_order, parameter_paths, path_order_key
+
+__all__ = [
+    "PER",
+    "ActivationStats",
+    "activation_statistics",
+    "activations",
+    "dead_relu_fraction",
+    "gradient_norm_vector",
+    "gradient_norms",
+    "gradient_ratio",
+    "natural_order",
+    "parameter_paths",
+    "path_order_key",
+    "update_ratio_vector",
+    "update_ratios",
+]
