@@ -6,10 +6,15 @@ optax, flax, equinox (haiku optional) installed there. Three parts (``--parts``)
 1. ``peers``: the table of ``peers.py`` (funcnet, plain jax, stax, Flax, Equinox, Haiku
    on the 784-512-512-10 MLP and the small CNN at batch 128, and again at
    ``--peers-big-batch``), with a float32 matmul as the yardstick;
-2. ``mnist``: the MNIST MLP trained with ``fn.fit`` (scan) to 98% test accuracy, and the
-   hand-written ``lax.scan`` loop with the same recipe (``epoch.time_to_accuracy``):
-   wall seconds for the whole job (data loading, compilation, training, per-epoch
-   test evaluation) and seconds of training after compilation;
+2. ``recipes``: MNIST recipes (batch size, peak learning rate, epochs) tried with the
+   hand-written scan loop on a validation split of the training set; the one reaching
+   98% validation accuracy soonest is printed (``epoch.select_recipe``);
+   ``mnist``: with a recipe fixed by ``--recipe`` (run it in a fresh process, so its
+   compilation is cold), the MNIST MLP trained with ``fn.fit`` (scan) to 98% test
+   accuracy, and the hand-written ``lax.scan`` loop with the same recipe: wall seconds
+   for the whole job (data loading, compilation, training, per-epoch test evaluation),
+   seconds of training after compilation, and (``--t0``) seconds from the process's
+   start to the job's start (interpreter, imports, device start-up);
 3. ``large``: a 4 x 8192 hidden ReLU MLP (8192 inputs, 1024 classes), batch 8192, bf16
    matmuls (``fn.Dense(compute_dtype=jnp.bfloat16)``) with float32 params and Adam,
    through ``fn.make_step`` (guard on and off) and the same step written in plain
@@ -17,7 +22,9 @@ optax, flax, equinox (haiku optional) installed there. Three parts (``--parts``)
 
 Writes ``gpu.json`` and ``gpu.md`` into ``--out``.
 
-    PYTHONPATH=. python benchmarks/gpu.py --out out/gpu
+    PYTHONPATH=. python benchmarks/gpu.py --parts peers,recipes,large --out out/gpu
+    PYTHONPATH=. python benchmarks/gpu.py --parts mnist --recipe 1024,0.003,10 \
+        --t0 "$(date +%s.%N)" --out out/gpu-mnist            # a fresh process
     PYTHONPATH=. python benchmarks/gpu.py --cpu-smoke        # tiny sizes, any machine
 """
 
@@ -41,7 +48,7 @@ import funcnet as fn
 import funcnet.optim
 from funcnet import data
 
-PARTS = ("peers", "mnist", "large")
+PARTS = ("peers", "recipes", "mnist", "large")
 
 
 def gpu_info() -> list:
@@ -98,15 +105,17 @@ def large_plain(sizes, x, y):
                "b": jnp.zeros((b,), jnp.float32)}
               for k, a, b in zip(keys, sizes[:-1], sizes[1:], strict=True)]
 
+    # The usual mixed-precision policy (jmp, Flax's ``dtype``): params in float32, the
+    # whole forward (and so backward) in bf16, the loss in float32.
     def dense(layer, h):
-        return jnp.matmul(h.astype(jnp.bfloat16), layer["w"].astype(jnp.bfloat16),
-                          preferred_element_type=jnp.float32) + layer["b"]
+        return h @ layer["w"].astype(jnp.bfloat16) + layer["b"].astype(jnp.bfloat16)
 
     def loss_fn(params, x, y):
-        h = x
+        h = x.astype(jnp.bfloat16)
         for layer in params[:-1]:
             h = jax.nn.relu(dense(layer, h))
-        return optax.softmax_cross_entropy_with_integer_labels(dense(params[-1], h), y).mean()
+        logits = dense(params[-1], h).astype(jnp.float32)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
     tx = optax.adam(1e-4)
 
@@ -167,19 +176,44 @@ def run_large(width=8192, depth=4, batch=8192, inputs=8192, classes=1024, matmul
 
 # --------------------------------------------------------------------------- MNIST
 
-def run_mnist(target=0.98, epochs=10, train_subset=None, data_dir=None, log=print) -> dict:
+# (batch size, peak Adam learning rate, epochs of cosine decay): tried on a validation
+# split; the one reaching 98% soonest is then timed on the test set.
+RECIPES = ((128, 1e-3, 6), (256, 2e-3, 6), (512, 2e-3, 8), (512, 3e-3, 8),
+           (1024, 3e-3, 10), (1024, 4e-3, 12), (2048, 4e-3, 12), (2048, 6e-3, 16))
+
+
+def run_recipes(recipes=RECIPES, target=0.98, train_subset=None, data_dir=None,
+                log=print) -> dict:
+    """Choose the MNIST recipe on a validation split (``epoch.select_recipe``)."""
+    (x_train, y_train), _ = data.mnist(data_dir, layout="flat")
+    if train_subset:
+        x_train, y_train = x_train[:train_subset], y_train[:train_subset]
+    return epoch.select_recipe((x_train, y_train), recipes, target,
+                               validation=len(x_train) // 6, log=log)
+
+
+def run_mnist(recipe, target=0.98, train_subset=None, data_dir=None, startup_s=None,
+              log=print) -> dict:
+    """The job as a user runs it, with ``recipe = (batch, lr, epochs)`` fixed beforehand.
+
+    Run it in a fresh process (not after ``run_recipes``), so its compilation is cold:
+    data loading, compilation, training and per-epoch test evaluation, for fit (scan)
+    and then the hand-written scan loop.
+    """
+    batch_size, lr, epochs = recipe
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = data.mnist(data_dir, layout="flat")
     if train_subset:
         x_train, y_train = x_train[:train_subset], y_train[:train_subset]
     load_s = time.perf_counter() - start
     rows = epoch.time_to_accuracy((x_train, y_train), (x_test, y_test), epochs,
-                                  target=target, log=log)
+                                  target=target, batch_size=batch_size, lr=lr, log=log)
     for row in rows:
         row["data_load_s"] = load_s
         row["job_s"] = load_s + row["wall_s"]
-    return {"target": target, "epochs_budget": epochs, "train_samples": len(x_train),
-            "results": rows}
+    return {"target": target, "train_samples": len(x_train),
+            "recipe": {"batch_size": batch_size, "lr": lr, "epochs": epochs},
+            "startup_s": startup_s, "results": rows}
 
 
 # --------------------------------------------------------------------------- report
@@ -191,9 +225,26 @@ def markdown(payload) -> str:
         for table in payload["peers"]:
             lines += [f"### Peers, batch {table['settings']['batch']}", "",
                       peers.markdown(table), ""]
+    if payload.get("recipes"):
+        r = payload["recipes"]
+        lines += [f"### MNIST recipes on a validation split ({r['validation_images']} "
+                  "training images held out)", "",
+                  _common.markdown_table(
+                      ["batch", "peak lr", "epochs (cosine)", "reached", "after epochs",
+                       "val acc", "training s after compile"],
+                      [[c["batch_size"], c["lr"], c["epochs_budget"],
+                        "yes" if c["reached"] else "no", c["epochs"],
+                        f"{c['final_test_accuracy']:.4f}",
+                        _common.fmt(c.get("wall_after_compile_s"))]
+                       for c in r["candidates"]]), "",
+                  f"- chosen: batch {r['chosen']['batch_size']}, lr {r['chosen']['lr']}, "
+                  f"{r['chosen']['epochs']} epochs", ""]
     if payload.get("mnist"):
         m = payload["mnist"]
-        lines += [f"### MNIST MLP to {m['target']:.0%} test accuracy", "",
+        rec = m["recipe"]
+        lines += [f"### MNIST MLP to {m['target']:.0%} test accuracy (batch "
+                  f"{rec['batch_size']}, Adam {rec['lr']} cosine over {rec['epochs']} "
+                  f"epochs)", "",
                   _common.markdown_table(
                       ["impl", "reached", "epochs", "test acc", "job s (load + compile + "
                        "train + eval)", "training s after compile", "first epoch s",
@@ -204,6 +255,10 @@ def markdown(payload) -> str:
                         _common.fmt(r["first_epoch_s"]),
                         _common.fmt(r["later_epoch_s_median"])] for r in m["results"]]),
                   ""]
+        if m.get("startup_s") is not None:
+            lines += [f"- before the job: {m['startup_s']:.2f} s from the process's start "
+                      "(interpreter, imports of jax, funcnet and the benchmarks, GPU "
+                      "start-up)", ""]
     if payload.get("large"):
         g = payload["large"]
         lines += [f"### Large MLP {'-'.join(map(str, g['sizes']))}, batch {g['batch']}, "
@@ -239,6 +294,12 @@ def parse_args(argv=None):
     parser.add_argument("--peers-big-batch", type=int, default=4096,
                         help="also run the peers table at this batch (0: skip)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--recipe", default=None,
+                        help="batch,lr,epochs for the mnist part (default: the first of "
+                             "RECIPES)")
+    parser.add_argument("--t0", type=float, default=None,
+                        help="the process's start as seconds since the epoch "
+                             "(e.g. $(date +%%s.%%N)): reports the start-up time")
     parser.add_argument("--cpu-smoke", action="store_true",
                         help="tiny sizes and few rounds: checks the script runs anywhere")
     return parser.parse_args(argv)
@@ -246,13 +307,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    startup_s = None if args.t0 is None else time.time() - args.t0
     parts = [p for p in args.parts.split(",") if p]
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     smoke = args.cpu_smoke
     if not smoke and jax.default_backend() == "cpu":
         log("gpu: no accelerator found (jax backend is cpu); use --cpu-smoke to try the "
             "script with tiny sizes")
-    payload = {"peers": [], "mnist": None, "large": None, "gpu_info": gpu_info(),
+    payload = {"peers": [], "recipes": None, "mnist": None, "large": None,
+               "gpu_info": gpu_info(),
                "environment": _common.environment(),
                "matmul_precision": str(getattr(jax.config, "jax_default_matmul_precision",
                                                        None))}
@@ -267,10 +330,18 @@ def main(argv=None):
                 rounds=2 if smoke else args.rounds, reps=1 if smoke else None,
                 warmup=1 if smoke else 3,
                 matmul=(128, 128, 128) if smoke else (4096, 4096, 4096), log=log))
+    if "recipes" in parts:
+        payload["recipes"] = run_recipes(
+            recipes=((256, 2e-3, 2), (512, 2e-3, 2)) if smoke else RECIPES,
+            target=0.5 if smoke else 0.98, train_subset=3072 if smoke else None,
+            data_dir=args.data_dir, log=log)
     if "mnist" in parts:
-        payload["mnist"] = run_mnist(target=0.5 if smoke else 0.98, epochs=2 if smoke else 10,
+        recipe = RECIPES[0] if args.recipe is None else tuple(
+            t(v) for t, v in zip((int, float, int), args.recipe.split(","), strict=True))
+        payload["mnist"] = run_mnist(recipe=(128, 1e-3, 2) if smoke else recipe,
+                                     target=0.5 if smoke else 0.98,
                                      train_subset=2048 if smoke else None,
-                                     data_dir=args.data_dir, log=log)
+                                     data_dir=args.data_dir, startup_s=startup_s, log=log)
     if "large" in parts:
         payload["large"] = (
             run_large(width=64, depth=4, batch=32, inputs=64, classes=16, matmul=128,

@@ -15,6 +15,7 @@ name               how the step is written                                     d
 =================  ==========================================================  =======
 funcnet            ``fn.make_step(model, loss, funcnet.optim.adam(1e-3))``     yes
 funcnet-noguard    the same with ``guard=False`` (no finiteness check)         yes
+funcnet-bare       ``guard=False, accuracy=None``: the work plain jax does        yes
 jax                hand-written params dict + optax, ``jax.jit(donate_argnums)``  yes
 jax-nodonate       the same without donation                                   no
 stax               ``jax.example_libraries.stax`` + ``example_libraries.optimizers``  no
@@ -114,7 +115,7 @@ def _funcnet_model(model):
     ])
 
 
-def build_funcnet(model, x, y, guard=True):
+def build_funcnet(model, x, y, guard=True, accuracy="auto"):
     import funcnet as fn
     import funcnet.optim
 
@@ -124,7 +125,7 @@ def build_funcnet(model, x, y, guard=True):
     optimizer = funcnet.optim.adam(1e-3)
     opt_state = optimizer.init(params)
     step = fn.make_step(net, "softmax_cross_entropy_with_integer_labels", optimizer,
-                        guard=guard)
+                        guard=guard, accuracy=accuracy)
     x, y = jnp.asarray(x), jnp.asarray(y)
     carry = [params, state, opt_state]
 
@@ -459,6 +460,9 @@ def build_haiku(model, x, y):
 IMPLS = {
     "funcnet": (build_funcnet, ("funcnet",)),
     "funcnet-noguard": (functools.partial(build_funcnet, guard=False), ("funcnet",)),
+    # what plain jax's step does and no more: no guard, no accuracy
+    "funcnet-bare": (functools.partial(build_funcnet, guard=False, accuracy=None),
+                     ("funcnet",)),
     "jax": (build_jax, ()),
     "jax-nodonate": (functools.partial(build_jax, donate=False), ()),
     "stax": (build_stax, ()),

@@ -8,7 +8,8 @@
 
 Both run the same update body (``funcnet.step.make_update``) wrapped by
 :func:`guarded_body`, visit the same samples in the same order with the same keys, and
-return ``(params, state, opt_state, StepMetrics stacked over steps)``.
+return ``(params, state, opt_state, StepMetrics stacked over steps)``;
+:func:`step_inputs` recovers what any one step of an epoch saw.
 """
 
 from __future__ import annotations
@@ -74,6 +75,18 @@ def epoch_plan(epoch_key, n, batch_size, padded_size=None):
                                                 mask.dtype)], axis=1)
     step_keys = jax.random.split(step_key, idx.shape[0])
     return idx, mask, step_keys
+
+
+def step_inputs(data, epoch_key, n, batch_size, padded_size, i):
+    """``(x, y, mask, key)`` of step ``i`` of the epoch drawn from ``epoch_key``.
+
+    The same plan the epoch ran, so a skipped step can be rerun exactly (to find which
+    gradients were not finite).
+    """
+    idx, mask, step_keys = epoch_plan(epoch_key, n, batch_size, padded_size)
+    rows = np.asarray(idx[i])
+    x, y = data
+    return x[rows], y[rows], mask[i], step_keys[i]
 
 
 def guarded_body(update):

@@ -42,10 +42,11 @@ def Conv2D(  # noqa: N802 (a layer constructor)
             ``kh*kw*C`` and fan_out ``kh*kw*O``.
         b_init: initializer (or its name) for ``b: (O,)``.
         param_dtype: dtype of the parameters.
-        compute_dtype: dtype of the convolution's operands (e.g. ``jnp.bfloat16``),
-            accumulated in the input's dtype, so params, bias and loss stay in float32;
-            ``None`` computes in the input dtype. Not part of ``spec`` (a precision
-            choice, not the model).
+        compute_dtype: dtype of the computation (e.g. ``jnp.bfloat16``): ``x``, ``w``
+            and ``b`` are cast to it and ``y`` comes out in it (products are still
+            summed in float32 by the hardware), while params keep ``param_dtype``;
+            every funcnet loss computes in at least float32. ``None`` computes in the
+            input dtype. Not part of ``spec`` (a precision choice, not the model).
 
     Shapes: ``x: (N, H, W, C)`` -> ``y: (N, H_out, W_out, O)`` with
     ``H_out = (H + top + bottom - ((kh - 1) * dh + 1)) // sh + 1`` (likewise W).
@@ -93,15 +94,14 @@ def Conv2D(  # noqa: N802 (a layer constructor)
             )
         pads = _win.explicit_pads(padding, x.shape[1:3], window, strides)
         _win.output_hw(where, x.shape[1:3], pads, window, strides, "dilated kernel")
-        dtype = jnp.result_type(x, w)
-        operand_dtype = dtype if compute_dtype is None else compute_dtype
+        # In compute_dtype the result stays in it too (see Dense for why).
+        dtype = jnp.result_type(x, w) if compute_dtype is None else compute_dtype
         y = jax.lax.conv_general_dilated(
-            x.astype(operand_dtype), w.astype(operand_dtype), window_strides=strides,
+            x.astype(dtype), w.astype(dtype), window_strides=strides,
             padding=pads, rhs_dilation=dilation, dimension_numbers=_DIMENSION_NUMBERS,
-            preferred_element_type=dtype,
         )
         if use_bias:
-            y = y + params["b"]
+            y = y + (params["b"] if compute_dtype is None else params["b"].astype(dtype))
         return y, state
 
     spec = {"type": "Conv2D", "features": features, "kernel_size": list(kernel_size),

@@ -40,7 +40,7 @@ from funcnet import metrics as _metrics
 from funcnet import optim as _optim
 from funcnet.core import Layer, spec_contains
 from funcnet.evaluate import make_evaluator
-from funcnet.step import make_update
+from funcnet.step import make_leaf_check, make_update
 
 #: Training sets larger than this (bytes) use the per-step loop under ``mode="auto"``.
 DEVICE_DATA_BUDGET = 2 * 1024**3
@@ -333,8 +333,12 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         for k in history:
             history[k].append(row[k])
         if good < nb:
-            bad_leaves = ~np.asarray(metrics.finite_leaves[good])
-            paths = [p for p, bad in zip(leaf_paths, bad_leaves, strict=True) if bad]
+            # Rerun the skipped step (same params, batch and key) to name what went bad.
+            inputs = _epochs.step_inputs(data, epoch_key, n, batch_size, layout.padded_size,
+                                         good)
+            _, leaf_ok = make_leaf_check(model, loss_fn)(params, state, *inputs)
+            paths = [p for p, ok in zip(leaf_paths, np.asarray(leaf_ok), strict=True)
+                     if not ok]
             raise NonFiniteError(epoch + 1, good, paths or ["loss"],
                                  FitResult(params, state, opt_state, history))
         if show:

@@ -58,6 +58,14 @@ def _probabilities(where: str, name: str, values) -> None:
             )
 
 
+def _at_least_float32(x):
+    """bf16/float16 outputs (a ``compute_dtype`` model) are scored in float32."""
+    x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        return x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    return x
+
+
 def _per_sample_mean(x):
     """Mean over every axis but the first: (N, ...) -> (N,)."""
     # the explicit width (not -1) lets an empty batch (0, ...) reshape too
@@ -89,6 +97,7 @@ def mse(predictions, targets, reduction: str = "mean"):
         Array(2.5, dtype=float32)
     """
     _same_shape("mse", "predictions", predictions, "targets", targets)
+    predictions = _at_least_float32(predictions)
     return _reduce(_per_sample_mean((predictions - targets) ** 2), reduction, "mse")
 
 
@@ -116,6 +125,7 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     # log(1 + e^z) as logaddexp(0, z): stable, and its gradient is sigmoid(z) at every z,
     # including z = 0 where max(z, 0) + log1p(exp(-|z|)) has two kinks whose jax
     # subgradients do not add up to sigmoid(0).
+    logits = _at_least_float32(logits)
     per_element = jnp.logaddexp(jnp.zeros_like(logits), logits) - logits * labels
     return _reduce(_per_sample_mean(per_element), reduction, where)
 
@@ -146,7 +156,7 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
     _probabilities(where, "labels", labels)
     if not 0 < eps < 0.5:
         raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
-    p = jnp.clip(probabilities, eps, 1 - eps)
+    p = jnp.clip(_at_least_float32(probabilities), eps, 1 - eps)
     per_element = -(labels * jnp.log(p) + (1 - labels) * jnp.log(1 - p))
     return _reduce(_per_sample_mean(per_element), reduction, where)
 
@@ -177,7 +187,7 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
         )
     _checks.floating_array(where, "targets", targets)
     _probabilities(where, "targets", targets)
-    per_sample = -jnp.sum(targets * log_softmax(logits), axis=-1)
+    per_sample = -jnp.sum(targets * log_softmax(_at_least_float32(logits)), axis=-1)
     return _reduce(_per_sample_mean(per_sample), reduction, where)
 
 
@@ -207,7 +217,7 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
             f"per row of logits), got {tuple(jnp.shape(labels))}"
         )
     _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1])
-    log_p = log_softmax(logits)
+    log_p = log_softmax(_at_least_float32(logits))
     per_sample = -jnp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
     return _reduce(_per_sample_mean(per_sample), reduction, where)
 

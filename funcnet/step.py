@@ -33,7 +33,8 @@ class StepMetrics(NamedTuple):
         count: number of real samples (the sum of the mask).
         finite: whether the loss and every gradient were finite (if not, the step
             was skipped and params, state and opt_state are returned unchanged).
-        finite_leaves: ``(L,)`` bools, one per parameter leaf: gradient finite.
+            Which leaves were not is found afterwards (``make_leaf_check``), so the
+            step itself reduces every gradient to this one flag.
         grad_norms: ``(L,)`` L2 norm of each leaf's gradient (``(0,)`` unless recording).
         update_ratios: ``(L,)`` ||update|| / ||param|| per leaf (``(0,)`` unless
             recording).
@@ -43,7 +44,6 @@ class StepMetrics(NamedTuple):
     correct: jax.Array
     count: jax.Array
     finite: jax.Array
-    finite_leaves: jax.Array
     grad_norms: jax.Array
     update_ratios: jax.Array
 
@@ -69,19 +69,50 @@ def _leaf_norms(tree):
         leaf.astype(jnp.promote_types(leaf.dtype, jnp.float32))))) for leaf in leaves])
 
 
-def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
-                record_gradients: bool = False):
-    """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
+def _finite_per_leaf(*leaves):
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]))
 
-    Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
-    step whose loss or gradients are not finite, or that runs with ``active=False``,
-    leaves params, state and opt_state unchanged and reports ``finite=False``. With
-    ``record_gradients`` on, the metrics carry per-leaf gradient norms and
-    update-to-weight ratios, computed in the same compiled step.
+
+def _finite_one_pass(*leaves):
+    return jnp.all(jnp.concatenate([jnp.isfinite(g).ravel() for g in leaves]))
+
+
+def _all_finite(loss_value, grads):
+    """One flag: the loss and every gradient entry are finite.
+
+    Same answer, two shapes of work. XLA:CPU keeps one small reduction per leaf cheap
+    but copies a concatenation; on GPU one reduction over the (fused) concatenation is
+    one kernel instead of one per leaf, and kernels are what a small step pays for.
     """
-    loss_fn = _losses.get(loss)
-    correct_fn = _metrics.resolve(loss_fn, accuracy)
+    leaves = jax.tree_util.tree_leaves(grads)
+    if not leaves:
+        return jnp.isfinite(loss_value)
+    return jnp.isfinite(loss_value) & jax.lax.platform_dependent(
+        *leaves, cpu=_finite_per_leaf, default=_finite_one_pass)
 
+
+def _skip_by_branch(ok, apply, keep):
+    return jax.lax.cond(ok, lambda _: apply(), lambda _: keep(), None)
+
+
+def _skip_by_select(ok, apply, keep):
+    return jax.tree.map(lambda new, old: jnp.where(ok, new, old), apply(), keep())
+
+
+def _skip_unless(ok, apply, keep):
+    """``apply()`` if ``ok`` else ``keep()``: the guard's skip of a non-finite step.
+
+    On CPU one ``lax.cond`` branch: an elementwise select there makes XLA keep old and
+    new optimizer moments alive together (extra copies per step). On GPU a conditional
+    costs a round of host work per step, while a select fuses into the update's own
+    elementwise kernels (``benchmarks/step_cost.py`` measures both).
+    """
+    return jax.lax.platform_dependent(
+        cpu=lambda: _skip_by_branch(ok, apply, keep),
+        default=lambda: _skip_by_select(ok, apply, keep))
+
+
+def _objective(model, loss_fn):
     # Built-in layers other than Dropout ignore the key; when the model's description
     # shows no Dropout, skip the per-step key splitting inside every Sequential.
     needs_key = model.spec is None or spec_contains(model.spec, "Dropout")
@@ -95,6 +126,44 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
         loss_value = jnp.sum(per_sample * mask) / jnp.maximum(count, 1)
         return loss_value, (new_state, outputs, count)
 
+    return objective
+
+
+def make_leaf_check(model, loss):
+    """Which gradients of one step are not finite: the diagnosis behind a skipped step.
+
+    Returns a jitted ``check(params, state, x, y, mask, key) -> (loss_finite, (L,) bools)``
+    with one flag per parameter leaf (in ``tree_leaves`` order). ``fit`` reruns the
+    step it skipped through this, with the same params, batch and key, to name the
+    arrays that went bad, so the compiled step itself only reduces to one flag.
+    """
+    objective = _objective(model, _losses.get(loss))
+
+    def check(params, state, x, y, mask, key):
+        (loss_value, _), grads = jax.value_and_grad(objective, has_aux=True)(
+            params, state, x, y, mask, key)
+        leaves = jax.tree_util.tree_leaves(grads)
+        flags = (jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]) if leaves
+                 else jnp.ones((0,), bool))
+        return jnp.isfinite(loss_value), flags
+
+    return jax.jit(check)
+
+
+def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
+                record_gradients: bool = False):
+    """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
+
+    Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
+    step whose loss or gradients are not finite, or that runs with ``active=False``,
+    leaves params, state and opt_state unchanged and reports ``finite=False``. With
+    ``record_gradients`` on, the metrics carry per-leaf gradient norms and
+    update-to-weight ratios, computed in the same compiled step.
+    """
+    loss_fn = _losses.get(loss)
+    correct_fn = _metrics.resolve(loss_fn, accuracy)
+    objective = _objective(model, loss_fn)
+
     def update(params, state, opt_state, x, y, mask, key, active=True):
         (loss_value, (new_state, outputs, count)), grads = jax.value_and_grad(
             objective, has_aux=True)(params, state, x, y, mask, key)
@@ -102,28 +171,23 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             correct = jnp.zeros((), jnp.float32)
         else:
             correct = jnp.sum(correct_fn(outputs, y) * mask)
-        leaves = jax.tree_util.tree_leaves(grads)
-        finite_leaves = jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]) if leaves \
-            else jnp.ones((0,), bool)
-        finite = jnp.isfinite(loss_value) & jnp.all(finite_leaves)
+        finite = _all_finite(loss_value, grads)
 
-        def apply(_):
+        def apply():
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
             # the updates leave the step only when they are recorded
             kept = updates if record_gradients else None
             return optax.apply_updates(params, updates), new_state, new_opt_state, kept
 
         if guard:
-            # One branch, not an elementwise select over every buffer: a select makes XLA
-            # keep old and new optimizer moments alive together (extra copies per step).
-            def keep(_):
+            def keep():
                 zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
                 return params, state, opt_state, zeros
 
-            new_params, new_state, new_opt_state, updates = jax.lax.cond(
-                finite & active, apply, keep, None)
+            new_params, new_state, new_opt_state, updates = _skip_unless(
+                finite & active, apply, keep)
         else:
-            new_params, new_state, new_opt_state, updates = apply(None)
+            new_params, new_state, new_opt_state, updates = apply()
         if record_gradients:
             grad_norms = _leaf_norms(grads)
             # tiny floor: a parameter that is exactly zero has an undefined ratio
@@ -131,7 +195,7 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
         else:
             grad_norms = update_ratios = jnp.zeros((0,), jnp.float32)
         metrics = StepMetrics(loss_value * count, correct, count, finite & active,
-                              finite_leaves, grad_norms, update_ratios)
+                              grad_norms, update_ratios)
         return new_params, new_state, new_opt_state, metrics, grads
 
     return update

@@ -59,9 +59,47 @@ def test_conv2d_bf16_compute_keeps_float32_params_and_tracks_float32(key):
     params, state = layer32.init(key, (8, 8, 3))
     y32, _ = layer32.apply(params, state, x)
     y16, _ = layer16.apply(params, state, x)
-    assert y16.dtype == jnp.float32
+    assert y16.dtype == jnp.bfloat16  # the computation's dtype, as Flax's ``dtype``
     g = jax.grad(lambda p: jnp.sum(jnp.tanh(layer16.apply(p, state, x)[0])))(params)
     assert g["w"].dtype == jnp.float32
-    # operands rounded to 8 significant bits, products summed in float32
-    error = float(jnp.linalg.norm(y16 - y32) / jnp.linalg.norm(y32))
+    # operands and result rounded to 8 significant bits, products summed in float32
+    error = float(jnp.linalg.norm(y16.astype(jnp.float32) - y32) / jnp.linalg.norm(y32))
     assert error < 4 * 2.0**-8, error
+
+
+def _dot_dtypes(jaxpr):
+    """Operand dtypes of every dot_general / conv in a jaxpr, nested jaxprs included."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name in ("dot_general", "conv_general_dilated"):
+            found.append(tuple(str(v.aval.dtype) for v in eqn.invars))
+        for param in eqn.params.values():
+            inner = getattr(param, "jaxpr", param)
+            if hasattr(inner, "eqns"):
+                found += _dot_dtypes(inner)
+    return found
+
+
+def test_bf16_forward_and_backward_matmuls_all_run_in_bfloat16_and_the_loss_in_float32(key):
+    # A float32 result from a bf16 matmul would send a float32 cotangent back and make
+    # both backward matmuls float32 ones: the whole point of bf16 compute would be lost.
+    model = fn.Sequential([fn.Conv2D(4, 3, compute_dtype=jnp.bfloat16), fn.relu,
+                           fn.Flatten(), fn.Dense(8, compute_dtype=jnp.bfloat16), fn.relu,
+                           fn.Dense(3, compute_dtype=jnp.bfloat16)])
+    params, state = model.init(key, (6, 6, 2))
+    x = jax.random.normal(key, (5, 6, 6, 2), jnp.float32)
+    y = jnp.array([0, 1, 2, 0, 1])
+
+    def loss(p):
+        logits, _ = model.apply(p, state, x)
+        assert logits.dtype == jnp.bfloat16
+        value = fn.softmax_cross_entropy_with_integer_labels(logits, y)
+        assert value.dtype == jnp.float32
+        return value
+
+    jaxpr = jax.make_jaxpr(jax.grad(loss))(params).jaxpr
+    dots = _dot_dtypes(jaxpr)
+    # 3 forward, 3 weight gradients, 2 input gradients (not the first layer's input)
+    assert len(dots) == 8, dots
+    assert all(d == ("bfloat16", "bfloat16") for d in dots), dots
+    assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(jax.grad(loss)(params)))
