@@ -208,8 +208,8 @@ def moment_states(opt_state) -> list[dict]:
     """The transform states that hold arrays, in chain order, as ``{field: value}``.
 
     NamedTuple types are dropped (funcnet's and optax's are different classes with the
-    same fields); learning-rate states are left out, since optax keeps one only for a
-    schedule while funcnet always keeps one (checked apart).
+    same fields); learning-rate states are left out (checked apart): for a schedule
+    funcnet also records the rate it used.
     """
     found = []
 
@@ -225,6 +225,10 @@ def moment_states(opt_state) -> list[dict]:
 
     visit(opt_state)
     return found
+
+
+def _is_lr_state(node) -> bool:
+    return isinstance(node, (fo.ScaleByLearningRateState, fo.ConstantLearningRate))
 
 
 def compare_row(row: Row, seed: int = 0) -> dict[str, dict[str, float]]:
@@ -250,11 +254,17 @@ def compare_row(row: Row, seed: int = 0) -> dict[str, dict[str, float]]:
             assert_close_by_dtype(path, ox_path, f"{what} params"),
             assert_close_by_dtype(moment_states(state), moment_states(ox_state), f"{what} state"),
         )
-        # the learning-rate state: STEPS updates counted, the last one's rate recorded
-        lr_state = [s for s in jax.tree.leaves(
-            state, is_leaf=lambda x: isinstance(x, fo.ScaleByLearningRateState))
-            if isinstance(s, fo.ScaleByLearningRateState)]
-        assert len(lr_state) == 1 and int(lr_state[0].count) == STEPS
+        # the learning-rate state: for a schedule, STEPS updates counted and the last
+        # one's rate recorded; for a float, the rate itself and no arrays at all, so
+        # the state has exactly optax's leaves
+        lr_state = [s for s in jax.tree.leaves(state, is_leaf=_is_lr_state)
+                    if _is_lr_state(s)]
+        assert len(lr_state) == 1
+        if lr_kind == "constant":
+            assert lr_state[0] == fo.ConstantLearningRate(LR)
+            assert len(jax.tree.leaves(state)) == len(jax.tree.leaves(ox_state))
+        else:
+            assert int(lr_state[0].count) == STEPS
         expected_lr = LR if lr_kind == "constant" else SCHEDULE(STEPS - 1)
         # (compiled and eager schedules may round the last bits differently)
         np.testing.assert_allclose(fo.current_learning_rate(state), expected_lr, rtol=1e-13)

@@ -36,6 +36,7 @@ from funcnet.optim.schedules import (
     warmup_cosine_decay_schedule,
 )
 from funcnet.optim.transforms import (
+    ConstantLearningRate,
     ScaleByAdamState,
     ScaleByLearningRateState,
     ScaleByRmsState,
@@ -48,6 +49,7 @@ from funcnet.optim.transforms import (
 from funcnet.optim.weight_decay import add_decayed_weights
 
 __all__ = [
+    "ConstantLearningRate",
     "ScaleByAdamState",
     "ScaleByLearningRateState",
     "ScaleByRmsState",

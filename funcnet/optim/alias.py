@@ -7,7 +7,10 @@ per transform, the learning-rate state last. A training step is::
     params = apply_updates(params, updates)
 
 ``learning_rate`` is a float > 0 or a schedule (``funcnet.optim.schedules``); the
-value in use is in the state, read with ``current_learning_rate(opt_state)``.
+value in use is in the state, read with ``current_learning_rate(opt_state)``. The
+learning-rate state ``lr`` is a ``ConstantLearningRate`` for a float (no arrays: the
+optimizer state has exactly optax's arrays) and a ``ScaleByLearningRateState`` (step
+count and last rate) for a schedule.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ def sgd(learning_rate: float | Schedule) -> optax.GradientTransformation:
         learning_rate: a float > 0 or a schedule.
 
     Returns:
-        An ``optax.GradientTransformation``; state ``(ScaleByLearningRateState,)``.
+        An ``optax.GradientTransformation``; state ``(lr,)``, where ``lr`` is a
+        ``ConstantLearningRate`` for a float rate, a ``ScaleByLearningRateState`` for a
+        schedule.
 
     Example:
         >>> opt = sgd(0.1)
@@ -93,7 +98,7 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
 
     Returns:
         An ``optax.GradientTransformation``; state ``(TraceState,
-        ScaleByLearningRateState)``.
+        lr)``.
 
     Example:
         >>> opt = momentum(0.1, beta=0.9)
@@ -132,7 +137,7 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByRmsState,
-        ScaleByLearningRateState)``.
+        lr)``.
 
     Example:
         >>> opt = rmsprop(0.01)
@@ -167,7 +172,7 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState,
-        ScaleByLearningRateState)``.
+        lr)``.
 
     Example:
         >>> opt = adam(1e-3)
@@ -207,7 +212,7 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState, EmptyState,
-        ScaleByLearningRateState)``. Its ``update`` needs ``params``.
+        lr)``. Its ``update`` needs ``params``.
 
     Example:
         >>> no_bias_decay = lambda params: {"w": True, "b": False}

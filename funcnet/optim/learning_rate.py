@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 
-from funcnet.optim.transforms import ScaleByLearningRateState
+from funcnet.optim.transforms import (
+    ConstantLearningRate,
+    ScaleByLearningRateState,
+    _float_dtype,
+)
 
 
 def _recorded_rate(node):
@@ -12,6 +17,8 @@ def _recorded_rate(node):
     the state of ``optax.inject_hyperparams`` with a ``learning_rate`` hyperparameter."""
     if isinstance(node, ScaleByLearningRateState):
         return node.learning_rate
+    if isinstance(node, ConstantLearningRate):
+        return jnp.asarray(node.learning_rate, _float_dtype())
     if isinstance(node, tuple) and "hyperparams" in getattr(node, "_fields", ()):
         hyperparams = node.hyperparams
         if isinstance(hyperparams, dict) and "learning_rate" in hyperparams:
