@@ -49,8 +49,11 @@ class DataLayout:
         self._batch = jax.sharding.NamedSharding(mesh, P(axis))
 
     def replicate(self, tree):
+        """Every device of the mesh holds ``tree`` whole (without a mesh: the default
+        device). ``device_put``, not ``jnp.asarray``: the latter compiles a small
+        program per array shape the first time."""
         if self.mesh is None:
-            return tree
+            return jax.device_put(tree)
         return jax.device_put(tree, self._replicated)
 
     def constrain(self, batch):
@@ -77,12 +80,14 @@ def epoch_plan(epoch_key, n, batch_size, padded_size=None):
     return idx, mask, step_keys
 
 
-def step_inputs(data, epoch_key, n, batch_size, padded_size, i):
-    """``(x, y, mask, key)`` of step ``i`` of the epoch drawn from ``epoch_key``.
+def step_inputs(data, key, epoch, n, batch_size, padded_size, i):
+    """``(x, y, mask, key)`` of step ``i`` of epoch ``epoch`` (0-based) of a run keyed
+    ``key``.
 
     The same plan the epoch ran, so a skipped step can be rerun exactly (to find which
     gradients were not finite).
     """
+    epoch_key = jax.random.fold_in(key, np.int32(epoch))
     idx, mask, step_keys = epoch_plan(epoch_key, n, batch_size, padded_size)
     rows = np.asarray(idx[i])
     x, y = data
@@ -104,7 +109,8 @@ def guarded_body(update):
 def make_scan_epoch(update, n, batch_size, layout):
     body = guarded_body(update)
 
-    def epoch_fn(params, state, opt_state, x, y, epoch_key):
+    def epoch_fn(params, state, opt_state, x, y, key, epoch):
+        epoch_key = jax.random.fold_in(key, epoch)
         idx, mask, step_keys = epoch_plan(epoch_key, n, batch_size, layout.padded_size)
 
         def scan_body(carry, inputs):
@@ -119,8 +125,8 @@ def make_scan_epoch(update, n, batch_size, layout):
 
     epoch_fn = jax.jit(epoch_fn, donate_argnums=(0, 1, 2))
 
-    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
-        return epoch_fn(params, state, opt_state, *data, epoch_key)
+    def run(params, state, opt_state, data, key, epoch, progress_desc=None):
+        return epoch_fn(params, state, opt_state, *data, key, np.int32(epoch))
 
     return run
 
@@ -135,13 +141,14 @@ def make_loop_epoch(update, n, batch_size, layout):
         return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i]))
 
     step_fn = jax.jit(step, donate_argnums=(0,))
-    plan_fn = jax.jit(lambda k: epoch_plan(k, n, batch_size, layout.padded_size))
+    plan_fn = jax.jit(lambda key, epoch: epoch_plan(jax.random.fold_in(key, epoch), n,
+                                                    batch_size, layout.padded_size))
 
-    def run(params, state, opt_state, data, epoch_key, progress_desc=None):
+    def run(params, state, opt_state, data, key, epoch, progress_desc=None):
         x, y = data
-        idx, mask, step_keys = plan_fn(epoch_key)
+        idx, mask, step_keys = plan_fn(key, np.int32(epoch))
         idx, mask = np.asarray(idx), np.asarray(mask)
-        carry = (params, state, opt_state, jnp.zeros((), bool))
+        carry = (params, state, opt_state, np.zeros((), bool))
         collected = []
         steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False,
                      disable=progress_desc is None)

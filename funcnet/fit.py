@@ -113,8 +113,31 @@ def _progress_enabled(progress):
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def _snapshot(tree):
+def _copy(tree):
     return jax.tree.map(jnp.copy, tree)
+
+
+# compiled: one program per tree structure instead of one per leaf shape
+_snapshot = jax.jit(_copy)
+
+
+def _start(where, optimizer, params, state, opt_state):
+    """Own copies of params and state (the compiled epochs donate their inputs) and the
+    optimizer state, in one compiled call. Run op by op, every copy and every op of the
+    optimizer's init (a schedule's maths included) is compiled on its own first: about
+    20 small compilations, which on a GPU took longer than the epoch's own."""
+    def start(params, state, opt_state):
+        opt_state = optimizer.init(params) if opt_state is None else _copy(opt_state)
+        return _copy(params), _copy(state), opt_state
+
+    params, state, opt_state = jax.jit(start)(params, state, opt_state)
+    # Under jit a schedule's first rate is not concrete for init to check; check it here.
+    rate = _learning_rate_or_none(opt_state)
+    if rate is not None and not (math.isfinite(rate) and rate >= 0):
+        raise ValueError(f"{where}: the optimizer's learning rate at step 0 is {rate}; a "
+                         f"learning rate must be finite and >= 0 (a negative one would "
+                         f"climb the loss)")
+    return params, state, opt_state
 
 
 def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size: int, key,
@@ -249,8 +272,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             # per-step overhead is small next to a conv step: the loop is faster there.
             mode = "loop"
 
-    params, state = _snapshot(params), _snapshot(state)
-    opt_state = optimizer.init(params) if opt_state is None else _snapshot(opt_state)
+    params, state, opt_state = _start(where, optimizer, params, state, opt_state)
     extra_keys = ("gradient_norms", "update_ratios") if record_gradients else ()
     history = {k: [] for k in (*HISTORY_KEYS, *extra_keys)}
     best = None
@@ -281,12 +303,12 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     run_epoch = _epochs.make_scan_epoch(update, n, batch_size, layout) if mode == "scan" else \
         _epochs.make_loop_epoch(update, n, batch_size, layout)
     if mode == "scan":
-        data = layout.replicate((jnp.asarray(x), jnp.asarray(y)))
+        data = layout.replicate((x, y))
     else:
         data = (np.asarray(x), np.asarray(y))
     evaluator = None
     if eval_data is not None:
-        eval_arrays = layout.replicate((jnp.asarray(x_eval), jnp.asarray(y_eval)))
+        eval_arrays = layout.replicate((x_eval, y_eval))
         evaluator = make_evaluator(model, loss_fn, min(eval_batch_size, len(x_eval)), accuracy)
 
     show = _progress_enabled(progress)
@@ -299,9 +321,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
                      leave=False)
     for epoch in epoch_bar:
         start = time.perf_counter()
-        epoch_key = jax.random.fold_in(key, epoch)
         params, state, opt_state, metrics = run_epoch(
-            params, state, opt_state, data, epoch_key,
+            params, state, opt_state, data, key, epoch,
             progress_desc=f"epoch {epoch + 1}/{epochs}" if show else None)
         metrics = jax.device_get(metrics)
         finite = np.asarray(metrics.finite)
@@ -334,8 +355,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             history[k].append(row[k])
         if good < nb:
             # Rerun the skipped step (same params, batch and key) to name what went bad.
-            inputs = _epochs.step_inputs(data, epoch_key, n, batch_size, layout.padded_size,
-                                         good)
+            inputs = _epochs.step_inputs(data, key, epoch, n, batch_size,
+                                         layout.padded_size, good)
             _, leaf_ok = make_leaf_check(model, loss_fn)(params, state, *inputs)
             paths = [p for p, ok in zip(leaf_paths, np.asarray(leaf_ok), strict=True)
                      if not ok]

@@ -256,3 +256,15 @@ def test_record_gradients_matches_a_direct_computation(key):
         ratios["['dense_2']['w']"],
         0.1 * np.linalg.norm(grads["dense_2"]["w"]) / np.linalg.norm(params["dense_2"]["w"]),
         rtol=1e-12)
+
+
+def test_fit_refuses_a_schedule_whose_first_rate_is_negative(key):
+    # fit builds the optimizer state inside one compiled call, where the schedule's
+    # first rate is not concrete for init's own check; fit checks it instead.
+    x, y = _problem(n=16)
+    model = fn.Sequential([fn.Dense(3)])
+    params, state = model.init(key, (3,))
+    bad = fn.optim.adam(lambda count: -0.1 + 0.0 * count)
+    with pytest.raises(ValueError, match=r"fit: the optimizer's learning rate at step 0 is "
+                                         r"-0\.1; a learning rate must be finite and >= 0"):
+        fn.fit(model, params, state, bad, (x, y), epochs=1, batch_size=8, key=key)
