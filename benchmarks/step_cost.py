@@ -236,7 +236,7 @@ def funcnet_epoch_case(guard, x_all, y_all, batch):
     carry = [params, state, tx.init(params)]
 
     def run():
-        *carry[:], metrics = run_epoch(*carry, (x_all, y_all), key)
+        *carry[:], metrics = run_epoch(*carry, (x_all, y_all), key, 0)
         return metrics.loss_sum
 
     return run, None

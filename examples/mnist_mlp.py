@@ -15,18 +15,23 @@ import pathlib
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import funcnet as fn
 from funcnet import data, optim, plot
 
 
-def build_model():
-    """784-512-512-10 ReLU MLP with He initialization; outputs logits."""
+def build_model(compute_dtype=None):
+    """784-512-512-10 ReLU MLP with He initialization; outputs logits.
+
+    ``compute_dtype`` (e.g. ``jnp.bfloat16``): the matmuls and activations run in it,
+    params stay float32 and the loss is computed in float32.
+    """
     return fn.Sequential([
-        fn.Dense(512, w_init="he_normal"), fn.relu,
-        fn.Dense(512, w_init="he_normal"), fn.relu,
-        fn.Dense(10),
+        fn.Dense(512, w_init="he_normal", compute_dtype=compute_dtype), fn.relu,
+        fn.Dense(512, w_init="he_normal", compute_dtype=compute_dtype), fn.relu,
+        fn.Dense(10, compute_dtype=compute_dtype),
     ])
 
 
@@ -36,6 +41,8 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3, help="peak Adam learning rate")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compute-dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="dtype of the matmuls (params stay float32)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/mnist_mlp"))
     parser.add_argument("--data-dir", type=pathlib.Path, default=None)
     parser.add_argument("--quick", action="store_true",
@@ -54,12 +61,13 @@ def main(argv=None):
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     # Cosine decay to zero over the run: the last epochs polish at a small step size.
     optimizer = optim.adam(optim.cosine_decay_schedule(args.lr, max(steps, 1)))
-    model = build_model()
+    model = build_model(None if args.compute_dtype == "float32" else jnp.bfloat16)
     init_key, fit_key = jax.random.split(jax.random.key(args.seed))
     params, state = model.init(init_key, (784,))
 
     print(f"MNIST MLP 784-512-512-10: {len(x_train)} train / {len(x_test)} test images, "
-          f"batch {args.batch_size}, Adam lr {args.lr} (cosine), {args.epochs} epochs")
+          f"batch {args.batch_size}, Adam lr {args.lr} (cosine), {args.epochs} epochs, "
+          f"{args.compute_dtype} compute")
 
     def report(epoch, row, params, state):
         print(f"epoch {epoch:2d}  train loss {row['train_loss']:.4f} "

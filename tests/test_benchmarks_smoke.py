@@ -48,3 +48,21 @@ def test_epoch_quick_table_has_all_four_training_loops():
     assert [(r[0], r[2]) for r in rows] == [
         ("xor", "fit-scan"), ("xor", "fit-loop"), ("xor", "jax-scan"), ("xor", "jax-loop")]
     assert {r[1] for r in rows} == {"4"}
+
+
+def test_step_cost_quick_ladder_starts_at_plain_jax_and_ends_at_funcnet():
+    out = _run("step_cost.py", "--quick", "--markdown")
+    rows = _table_rows(out)
+    names = [r[0] for r in rows]
+    assert names[0] == "jax" and rows[0][2] == "1.000" and rows[0][5] == "1.000"
+    assert names[-2:] == ["funcnet", "funcnet-noguard"]
+    assert all(int(r[3]) > 0 for r in rows)  # an HLO op count for every jitted step
+
+
+def test_gpu_script_cpu_smoke_prints_every_part(tmp_path):
+    out = _run("gpu.py", "--cpu-smoke", "--impls", "funcnet,jax", "--out", str(tmp_path))
+    for heading in ("### Peers, batch 128", "### MNIST recipes on a validation split",
+                    "### MNIST MLP to 50% test accuracy", "### Large MLP"):
+        assert heading in out
+    assert "chosen: batch" in out
+    assert (tmp_path / "gpu.json").exists() and (tmp_path / "gpu.md").exists()
