@@ -3,7 +3,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import funcnet as fn
 from funcnet import data
@@ -36,20 +35,23 @@ def test_bf16_gradients_stay_within_bf16_tolerance_of_float32(key):
         assert error < 4 * 2.0**-8, error
 
 
-def test_bf16_mnist_subset_trains_as_well_as_float32():
+def test_bf16_mnist_mlp_reaches_the_98_percent_target():
+    # The main job's model with bf16 matmuls, on the full MNIST training set, with the
+    # recipe benchmarks/gpu.py chose on a validation split (batch 1024, Adam 3e-3
+    # cosine-decayed over 6 epochs); stops at the first epoch at or past 98%.
     (x_train, y_train), (x_test, y_test) = data.mnist(layout="flat")
-    x_train, y_train, x_test, y_test = x_train[:6000], y_train[:6000], x_test[:2000], \
-        y_test[:2000]
-    accuracy = {}
-    for name, compute_dtype in (("float32", None), ("bfloat16", jnp.bfloat16)):
-        model = _mlp(compute_dtype)
-        params, state = model.init(jax.random.key(0), (784,))
-        out = fn.fit(model, params, state, optax.adam(2e-3), (x_train, y_train), epochs=2,
-                     batch_size=100, key=jax.random.key(1), eval_data=(x_test, y_test))
-        assert out.params["dense_0"]["w"].dtype == jnp.float32
-        accuracy[name] = out.history["eval_accuracy"][-1]
-    assert accuracy["float32"] > 0.85  # a sanity floor for 2 epochs on 6,000 images
-    assert abs(accuracy["bfloat16"] - accuracy["float32"]) < 0.01, accuracy
+    model = fn.Sequential([
+        fn.Dense(512, w_init="he_normal", compute_dtype=jnp.bfloat16), fn.relu,
+        fn.Dense(512, w_init="he_normal", compute_dtype=jnp.bfloat16), fn.relu,
+        fn.Dense(10, compute_dtype=jnp.bfloat16)])
+    params, state = model.init(jax.random.key(0), (784,))
+    steps = 6 * -(-len(x_train) // 1024)
+    optimizer = fn.optim.adam(fn.optim.cosine_decay_schedule(3e-3, steps))
+    out = fn.fit(model, params, state, optimizer, (x_train, y_train), epochs=6,
+                 batch_size=1024, key=jax.random.key(1), eval_data=(x_test, y_test),
+                 callback=lambda epoch, row, *_: row["eval_accuracy"] >= 0.98)
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(out.params))
+    assert out.history["eval_accuracy"][-1] >= 0.98, out.history["eval_accuracy"]
 
 
 def test_conv2d_bf16_compute_keeps_float32_params_and_tracks_float32(key):
