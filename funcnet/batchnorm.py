@@ -100,6 +100,9 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
                 f"of scale), got x shape {tuple(x.shape)}"
             )
         _check_state(where, state, features)
+        # statistics in at least float32: a bf16 input (after a compute_dtype layer)
+        # would otherwise be summed and squared in 8 bits of mantissa
+        x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
         if train:
             count = math.prod(x.shape[:-1])
             if count <= 1:

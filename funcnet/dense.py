@@ -27,8 +27,10 @@ def Dense(  # noqa: N802 (a layer constructor)
         use_bias: whether to add ``b``.
         param_dtype: dtype of the parameters.
         compute_dtype: dtype of the computation (e.g. ``jnp.bfloat16`` for mixed
-            precision): ``x``, ``w`` and ``b`` are cast to it and ``y`` comes out in it,
-            while params (and so gradients and optimizer state) keep ``param_dtype``;
+            precision): ``x``, ``w`` and ``b`` are cast to it and ``y`` comes out in it
+            (so the next layer sees values rounded to it; BatchNorm still computes its
+            statistics in float32), while params (and so gradients and optimizer state)
+            keep ``param_dtype``;
             every funcnet loss computes in at least float32. ``None`` computes in the
             input dtype. A precision choice, not part of the model: not in ``spec``.
 

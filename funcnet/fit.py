@@ -83,7 +83,8 @@ class NonFiniteError(FloatingPointError):
         epoch: 1-based epoch of the first non-finite step.
         step: 0-based step within that epoch.
         paths: parameter paths whose gradient was non-finite at that step (``"loss"``
-            when only the loss was).
+            when only the loss was), found by rerunning the step; a single note instead
+            if the rerun came out finite (possible with non-deterministic GPU kernels).
         result: a :class:`FitResult` with the last finite params, state, optimizer
             state and the history up to the failing epoch.
     """
@@ -113,6 +114,12 @@ def _progress_enabled(progress):
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def _array(a):
+    """A jax array as is (no round trip through the host); anything else (NumPy, lists)
+    as one NumPy array, so ``device_put`` sees an array, not a tree of scalars."""
+    return a if isinstance(a, jax.Array) else np.asarray(a)
+
+
 def _copy(tree):
     return jax.tree.map(jnp.copy, tree)
 
@@ -131,6 +138,14 @@ def _start(where, optimizer, params, state, opt_state):
         return _copy(params), _copy(state), opt_state
 
     params, state, opt_state = jax.jit(start)(params, state, opt_state)
+    # A state made by an optimizer with another constant rate differs from this one's
+    # only in its array-free ConstantLearningRate nodes; an update stamps this
+    # optimizer's own, which would change the compiled epoch's carry. Stamp it now.
+    stepped = jax.tree.structure(jax.eval_shape(
+        lambda p, s: optimizer.update(p, s, p)[1], params, opt_state))
+    if stepped != jax.tree.structure(opt_state) and \
+            stepped.num_leaves == len(jax.tree.leaves(opt_state)):
+        opt_state = jax.tree.unflatten(stepped, jax.tree.leaves(opt_state))
     # Under jit a schedule's first rate is not concrete for init to check; check it here.
     rate = _learning_rate_or_none(opt_state)
     if rate is not None and not (math.isfinite(rate) and rate >= 0):
@@ -303,12 +318,12 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     run_epoch = _epochs.make_scan_epoch(update, n, batch_size, layout) if mode == "scan" else \
         _epochs.make_loop_epoch(update, n, batch_size, layout)
     if mode == "scan":
-        data = layout.replicate((x, y))
+        data = layout.replicate((_array(x), _array(y)))
     else:
         data = (np.asarray(x), np.asarray(y))
     evaluator = None
     if eval_data is not None:
-        eval_arrays = layout.replicate((x_eval, y_eval))
+        eval_arrays = layout.replicate((_array(x_eval), _array(y_eval)))
         evaluator = make_evaluator(model, loss_fn, min(eval_batch_size, len(x_eval)), accuracy)
 
     show = _progress_enabled(progress)
@@ -357,10 +372,13 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             # Rerun the skipped step (same params, batch and key) to name what went bad.
             inputs = _epochs.step_inputs(data, key, epoch, n, batch_size,
                                          layout.padded_size, good)
-            _, leaf_ok = make_leaf_check(model, loss_fn)(params, state, *inputs)
+            loss_ok, leaf_ok = make_leaf_check(model, loss_fn)(params, state, *inputs)
             paths = [p for p, ok in zip(leaf_paths, np.asarray(leaf_ok), strict=True)
                      if not ok]
-            raise NonFiniteError(epoch + 1, good, paths or ["loss"],
+            if not paths:
+                paths = ["loss"] if not bool(loss_ok) else [
+                    "(not reproduced: the rerun of this step was finite)"]
+            raise NonFiniteError(epoch + 1, good, paths,
                                  FitResult(params, state, opt_state, history))
         if show:
             epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}")

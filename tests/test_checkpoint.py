@@ -599,3 +599,29 @@ def test_restore_latest_raises_on_a_corrupted_newest_checkpoint(tmp_path):
     Path(newest).write_bytes(Path(newest).read_bytes()[:-10])
     with pytest.raises(CheckpointError, match=r"ckpt_000002\.npz: not a funcnet checkpoint"):
         checkpoint.restore_latest(tmp_path)
+
+
+def test_a_constant_learning_rate_state_round_trips_without_like(tmp_path):
+    # funcnet keeps a float rate as an array-free static node; the manifest carries it.
+    from funcnet import optim
+
+    params = {"w": jnp.arange(3.0)}
+    tree = {"opt_state": optim.adam(0.1).init(params)}
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, tree)
+    loaded, _ = checkpoint.load(path)
+    assert jax.tree.structure(loaded) == jax.tree.structure(tree)
+    assert loaded["opt_state"][1] == optim.ConstantLearningRate(0.1)
+    # with like, like's static values are the ones rebuilt (its arrays come from the file)
+    like = {"opt_state": optim.adam(0.5).init(params)}
+    loaded, _ = checkpoint.load(path, like=like)
+    assert loaded["opt_state"][1] == optim.ConstantLearningRate(0.5)
+    # a crafted manifest cannot turn the node into an arbitrary class
+    manifest, members = read_raw(path)
+    static = manifest["tree"]["children"][0]["children"][1]
+    assert static["kind"] == "static"
+    static.update(module="os", qualname="system")
+    write_raw(path, manifest, members)
+    with pytest.raises(CheckpointError, match=r"dataclass os\.system .* is not from an "
+                                              r"allowed module"):
+        checkpoint.load(path)

@@ -268,3 +268,40 @@ def test_fit_refuses_a_schedule_whose_first_rate_is_negative(key):
     with pytest.raises(ValueError, match=r"fit: the optimizer's learning rate at step 0 is "
                                          r"-0\.1; a learning rate must be finite and >= 0"):
         fn.fit(model, params, state, bad, (x, y), epochs=1, batch_size=8, key=key)
+
+
+def test_resuming_with_another_constant_rate_records_and_uses_the_new_rate(key):
+    # A float rate is static optimizer state; a state made with another rate must not
+    # go on reporting (or be taken for) the old one.
+    x, y = _problem(n=16)
+    model = fn.Sequential([fn.Dense(3)])
+    params, state = model.init(key, (3,))
+    first = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), epochs=1,
+                   batch_size=8, key=key)
+    assert first.history["learning_rate"] == [1e-2]
+    second = fn.fit(model, first.params, first.state, fn.optim.adam(1e-4), (x, y),
+                    epochs=2, batch_size=8, key=key, opt_state=first.opt_state)
+    assert second.history["learning_rate"] == [1e-4, 1e-4]
+    assert float(fn.optim.current_learning_rate(second.opt_state)) == 1e-4
+    # the same run from a state made with 1e-4 in the first place
+    fresh = fn.optim.adam(1e-4).init(first.params)
+    restamped = jax.tree.unflatten(jax.tree.structure(fresh),
+                                   jax.tree.leaves(first.opt_state))
+    third = fn.fit(model, first.params, first.state, fn.optim.adam(1e-4), (x, y),
+                   epochs=2, batch_size=8, key=key, opt_state=restamped)
+    for a, b in zip(jax.tree.leaves(second.params), jax.tree.leaves(third.params),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["scan", "loop"])
+def test_fit_takes_python_lists_as_data(mode, key):
+    x, y = _problem(n=16)
+    model = fn.Sequential([fn.Dense(3)])
+    params, state = model.init(key, (3,))
+    as_lists = fn.fit(model, params, state, fn.optim.sgd(0.1), (x.tolist(), y.tolist()),
+                      epochs=1, batch_size=8, key=key, mode=mode,
+                      eval_data=(x.tolist(), y.tolist()))
+    as_arrays = fn.fit(model, params, state, fn.optim.sgd(0.1), (x, y), epochs=1,
+                       batch_size=8, key=key, mode=mode, eval_data=(x, y))
+    assert as_lists.history["eval_loss"] == as_arrays.history["eval_loss"]

@@ -773,3 +773,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_a_constant_rate_update_records_its_own_rate_not_the_states():
+    params = {"w": jnp.ones(3)}
+    updates, state = fo.sgd(0.1).update({"w": jnp.ones(3)}, fo.sgd(0.5).init(params))
+    np.testing.assert_allclose(updates["w"], -0.1)
+    assert float(fo.current_learning_rate(state)) == 0.1

@@ -63,9 +63,10 @@ def load(path, like=None):
         path: the checkpoint file.
         like: optional template tree (arrays, ``jax.ShapeDtypeStruct`` or numbers as
             leaves). When given, the checkpoint must have the same structure, shapes and
-            dtypes, and the tree is rebuilt with ``like``'s node types. Without it the
-            tree is rebuilt from the file: dicts, lists, tuples, None and optax/funcnet
-            NamedTuples.
+            dtypes, and the tree is rebuilt with ``like``'s node types (and ``like``'s
+            array-free static nodes, such as a ``ConstantLearningRate``, with their
+            values). Without it the tree is rebuilt from the file: dicts, lists, tuples,
+            None, optax/funcnet NamedTuples and funcnet's static dataclass nodes.
 
     Returns:
         ``(tree, metadata)``: leaves as ``jax.Array`` (typed keys as key arrays), and

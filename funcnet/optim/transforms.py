@@ -188,7 +188,9 @@ def _scale_by_constant(learning_rate: float) -> optax.GradientTransformation:
         # rounded to float64 or float32 first, then to g's dtype: what the schedule
         # path (and optax) do with the same rate
         lr = np.asarray(learning_rate, _float_dtype())
-        return jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates), opt_state
+        # this transform's own state, not the one passed in: a state made with another
+        # rate (resuming with a new optimizer) then records the rate actually used
+        return jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates), state
 
     return optax.GradientTransformation(init_fn, update_fn)
 
