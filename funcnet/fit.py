@@ -16,12 +16,14 @@ give the same parameters.
 Randomness: epoch ``e`` (0-based) uses ``jax.random.fold_in(key, e)``, split into a
 permutation key and a step key; so a run resumed from a checkpoint after epoch ``k``
 continues exactly as the uninterrupted run would.
+
+Beside this module: ``_fit_start`` (the mode, the copies and optimizer state the run
+starts from), ``_epochs`` (the two epoch runners), ``_fit_epoch`` (an epoch's metrics
+into a history row; naming what went non-finite) and ``early_stopping``.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import sys
 import time
@@ -29,18 +31,24 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
 from funcnet import _checks, _epochs, _inputs, batching
+from funcnet import _fit_epoch as _rows
+from funcnet import _fit_start as _begin
 from funcnet import checkpoint as _checkpoint
+from funcnet import early_stopping as _early
 from funcnet import losses as _losses
 from funcnet import metrics as _metrics
-from funcnet import optim as _optim
-from funcnet.core import Layer, spec_contains
+from funcnet._fit_epoch import NonFiniteError
+from funcnet.core import Layer
+from funcnet.early_stopping import EarlyStopping
 from funcnet.evaluate import make_evaluator
-from funcnet.step import make_leaf_check, make_update
+from funcnet.step import make_update
+
+__all__ = ["DEVICE_DATA_BUDGET", "HISTORY_KEYS", "EarlyStopping", "FitResult",
+           "NonFiniteError", "fit"]
 
 #: Training sets larger than this (bytes) use the per-step loop under ``mode="auto"``.
 DEVICE_DATA_BUDGET = 2 * 1024**3
@@ -58,101 +66,10 @@ class FitResult(NamedTuple):
     history: dict
 
 
-class EarlyStopping(NamedTuple):
-    """Stop when ``metric`` has not improved by ``min_delta`` for ``patience`` epochs.
-
-    Attributes:
-        metric: a history key, e.g. ``"eval_loss"`` or ``"eval_accuracy"``.
-        patience: epochs without improvement before stopping.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracies, else min).
-        min_delta: the smallest change that counts as an improvement.
-        restore_best: return the params/state of the best epoch (default True).
-    """
-
-    metric: str = "eval_loss"
-    patience: int = 5
-    mode: str = "auto"
-    min_delta: float = 0.0
-    restore_best: bool = True
-
-
-class NonFiniteError(FloatingPointError):
-    """Training produced a non-finite loss or gradient; nothing learned is lost.
-
-    Attributes:
-        epoch: 1-based epoch of the first non-finite step.
-        step: 0-based step within that epoch.
-        paths: parameter paths whose gradient was non-finite at that step (``"loss"``
-            when only the loss was), found by rerunning the step; a single note instead
-            if the rerun came out finite (possible with non-deterministic GPU kernels).
-        result: a :class:`FitResult` with the last finite params, state, optimizer
-            state and the history up to the failing epoch.
-    """
-
-    def __init__(self, epoch, step, paths, result):
-        self.epoch, self.step, self.paths, self.result = epoch, step, paths, result
-        shown = ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
-        super().__init__(
-            f"fit: the loss or gradients became non-finite at epoch {epoch}, step {step} "
-            f"(first non-finite: {shown}); training stopped and the last finite params, "
-            f"state and optimizer state are in this error's .result. Lower the learning "
-            f"rate or clip gradients (funcnet.optim.clip_by_global_norm)."
-        )
-
-
-def _learning_rate_or_none(opt_state):
-    """The rate recorded in ``opt_state`` as a float, or ``None`` when it records none."""
-    try:
-        return float(_optim.current_learning_rate(opt_state))
-    except ValueError:
-        return None
-
-
 def _progress_enabled(progress):
     if progress is not None:
         return bool(progress)
     return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-def _array(a):
-    """A jax array as is (no round trip through the host); anything else (NumPy, lists)
-    as one NumPy array, so ``device_put`` sees an array, not a tree of scalars."""
-    return a if isinstance(a, jax.Array) else np.asarray(a)
-
-
-def _copy(tree):
-    return jax.tree.map(jnp.copy, tree)
-
-
-# compiled: one program per tree structure instead of one per leaf shape
-_snapshot = jax.jit(_copy)
-
-
-def _start(where, optimizer, params, state, opt_state):
-    """Own copies of params and state (the compiled epochs donate their inputs) and the
-    optimizer state, in one compiled call. Run op by op, every copy and every op of the
-    optimizer's init (a schedule's maths included) is compiled on its own first: about
-    20 small compilations, which on a GPU took longer than the epoch's own."""
-    def start(params, state, opt_state):
-        opt_state = optimizer.init(params) if opt_state is None else _copy(opt_state)
-        return _copy(params), _copy(state), opt_state
-
-    params, state, opt_state = jax.jit(start)(params, state, opt_state)
-    # A state made by an optimizer with another constant rate differs from this one's
-    # only in its array-free ConstantLearningRate nodes; an update stamps this
-    # optimizer's own, which would change the compiled epoch's carry. Stamp it now.
-    stepped = jax.tree.structure(jax.eval_shape(
-        lambda p, s: optimizer.update(p, s, p)[1], params, opt_state))
-    if stepped != jax.tree.structure(opt_state) and \
-            stepped.num_leaves == len(jax.tree.leaves(opt_state)):
-        opt_state = jax.tree.unflatten(stepped, jax.tree.leaves(opt_state))
-    # Under jit a schedule's first rate is not concrete for init to check; check it here.
-    rate = _learning_rate_or_none(opt_state)
-    if rate is not None and not (math.isfinite(rate) and rate >= 0):
-        raise ValueError(f"{where}: the optimizer's learning rate at step 0 is {rate}; a "
-                         f"learning rate must be finite and >= 0 (a negative one would "
-                         f"climb the loss)")
-    return params, state, opt_state
 
 
 def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size: int, key,
@@ -239,15 +156,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         raise TypeError(f"{where}: callback must be callable as callback(epoch, row, params, "
                         f"state), got {type(callback).__name__}")
     if early_stopping is not None:
-        _checks.positive_int(where, "early_stopping.patience", early_stopping.patience)
-        if early_stopping.mode not in ("min", "max", "auto"):
-            raise ValueError(f"{where}: early_stopping.mode must be 'min', 'max' or 'auto', "
-                             f"got {early_stopping.mode!r}")
-        md = early_stopping.min_delta
-        if isinstance(md, bool) or not isinstance(md, numbers.Real) or not math.isfinite(md) \
-                or md < 0:
-            raise ValueError(f"{where}: early_stopping.min_delta must be finite and >= 0, "
-                             f"got {md!r}")
+        _early.check(where, early_stopping, HISTORY_KEYS)
     x, y = _inputs.xy_pair(where, train_data, "train_data", prefix="train_data ",
                            finite=True)
     n = int(np.shape(x)[0])
@@ -273,21 +182,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             )
         _inputs.labels_in_range(where, model, params, state, x_eval, y_eval, loss_fn,
                                 "eval_data y")
-    if early_stopping is not None and early_stopping.metric not in HISTORY_KEYS:
-        raise ValueError(f"{where}: early_stopping.metric must be one of {HISTORY_KEYS}, "
-                         f"got {early_stopping.metric!r}")
 
-    if mode == "auto":
-        nbytes = np.asarray(x).nbytes + np.asarray(y).nbytes
-        mode = "scan" if nbytes <= DEVICE_DATA_BUDGET else "loop"
-        if (mode == "scan" and jax.default_backend() == "cpu"
-                and spec_contains(model.spec, "Conv2D")):
-            # XLA:CPU runs convolutions inside a while loop (lax.scan) several times
-            # slower than at top level (measured 4x on the MNIST CNN, jax 0.10), while the
-            # per-step overhead is small next to a conv step: the loop is faster there.
-            mode = "loop"
-
-    params, state, opt_state = _start(where, optimizer, params, state, opt_state)
+    mode = _begin.pick_mode(mode, model, x, y, DEVICE_DATA_BUDGET)
+    params, state, opt_state = _begin.start(where, optimizer, params, state, opt_state)
     extra_keys = ("gradient_norms", "update_ratios") if record_gradients else ()
     history = {k: [] for k in (*HISTORY_KEYS, *extra_keys)}
     best = None
@@ -311,27 +208,22 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     update = make_update(model, loss_fn, optimizer, accuracy, guard, record_gradients)
     has_accuracy = _metrics.resolve(loss_fn, accuracy) is not None
     nb = batching.num_batches(n, batch_size)
-    leaf_paths = [jax.tree_util.keystr(p) for p, _ in
-                  jax.tree_util.tree_flatten_with_path(params)[0]]
+    leaf_paths = _rows.leaf_paths(params)
     layout = _epochs.DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
-    run_epoch = _epochs.make_scan_epoch(update, n, batch_size, layout) if mode == "scan" else \
-        _epochs.make_loop_epoch(update, n, batch_size, layout)
     if mode == "scan":
-        data = layout.replicate((_array(x), _array(y)))
+        run_epoch = _epochs.make_scan_epoch(update, n, batch_size, layout)
+        data = layout.replicate((_begin.as_array(x), _begin.as_array(y)))
     else:
+        run_epoch = _epochs.make_loop_epoch(update, n, batch_size, layout)
         data = (np.asarray(x), np.asarray(y))
     evaluator = None
     if eval_data is not None:
-        eval_arrays = layout.replicate((_array(x_eval), _array(y_eval)))
+        eval_arrays = layout.replicate((_begin.as_array(x_eval), _begin.as_array(y_eval)))
         evaluator = make_evaluator(model, loss_fn, min(eval_batch_size, len(x_eval)), accuracy)
 
     show = _progress_enabled(progress)
-    stop_mode = None
-    if early_stopping is not None:
-        stop_mode = early_stopping.mode
-        if stop_mode == "auto":
-            stop_mode = "max" if "accuracy" in early_stopping.metric else "min"
+    watch = None if early_stopping is None else _early.Watch(early_stopping, best, waited)
     epoch_bar = tqdm(range(start_epoch, epochs), desc="fit", disable=not show or mode == "loop",
                      leave=False)
     for epoch in epoch_bar:
@@ -340,63 +232,30 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             params, state, opt_state, data, key, epoch,
             progress_desc=f"epoch {epoch + 1}/{epochs}" if show else None)
         metrics = jax.device_get(metrics)
-        finite = np.asarray(metrics.finite)
-        good = nb if finite.all() else int(np.argmin(finite))
-        count = float(np.sum(metrics.count[:good]))
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": float(np.sum(metrics.loss_sum[:good]) / count) if count else
-            math.nan,
-            "train_accuracy": (float(np.sum(metrics.correct[:good]) / count)
-                               if count and has_accuracy else None),
-            "eval_loss": None,
-            "eval_accuracy": None,
-            "learning_rate": _learning_rate_or_none(opt_state),
-            "seconds": None,
-        }
+        good = _rows.finite_steps(metrics, nb)
+        row = {"epoch": epoch + 1,
+               **_rows.train_row(metrics, good, has_accuracy, leaf_paths, record_gradients),
+               "eval_loss": None, "eval_accuracy": None,
+               "learning_rate": _begin.learning_rate_or_none(opt_state)}
         if evaluator is not None and good == nb:
             result = jax.device_get(evaluator(params, state, *eval_arrays))
             row["eval_loss"] = float(result["loss"])
-            row["eval_accuracy"] = (float(result["accuracy"])
-                                    if has_accuracy else None)
-        if record_gradients:
-            steps_done = max(good, 1)
-            for name, values in (("gradient_norms", metrics.grad_norms),
-                                 ("update_ratios", metrics.update_ratios)):
-                means = np.mean(np.asarray(values)[:steps_done], axis=0)
-                row[name] = {p: float(v) for p, v in zip(leaf_paths, means, strict=True)}
+            row["eval_accuracy"] = float(result["accuracy"]) if has_accuracy else None
         row["seconds"] = time.perf_counter() - start
         for k in history:
             history[k].append(row[k])
         if good < nb:
-            # Rerun the skipped step (same params, batch and key) to name what went bad.
             inputs = _epochs.step_inputs(data, key, epoch, n, batch_size,
                                          layout.padded_size, good)
-            loss_ok, leaf_ok = make_leaf_check(model, loss_fn)(params, state, *inputs)
-            paths = [p for p, ok in zip(leaf_paths, np.asarray(leaf_ok), strict=True)
-                     if not ok]
-            if not paths:
-                paths = ["loss"] if not bool(loss_ok) else [
-                    "(not reproduced: the rerun of this step was finite)"]
+            paths = _rows.non_finite_paths(model, loss_fn, params, state, leaf_paths, inputs)
             raise NonFiniteError(epoch + 1, good, paths,
                                  FitResult(params, state, opt_state, history))
         if show:
             epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}")
-        if early_stopping is not None:
-            value = row[early_stopping.metric]
-            if value is None:
-                raise ValueError(f"{where}: early_stopping.metric "
-                                 f"{early_stopping.metric!r} has no value (no eval_data?)")
-            better = best is None or (
-                value < best[0] - early_stopping.min_delta if stop_mode == "min"
-                else value > best[0] + early_stopping.min_delta)
-            if better:
-                best = (value, _snapshot(params), _snapshot(state))
-                waited = 0
-            else:
-                waited += 1
-        stop = callback is not None and bool(callback(epoch + 1, row, params, state))
-        stop = stop or (early_stopping is not None and waited >= early_stopping.patience)
+        stop = watch is not None and watch.update(where, row, params, state, _begin.snapshot)
+        stop = bool(callback is not None and callback(epoch + 1, row, params, state)) or stop
+        if watch is not None:
+            best, waited = watch.best, watch.waited
         if checkpoint_dir is not None and (
                 (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs or stop):
             _checkpoint.save_step(
