@@ -69,8 +69,15 @@ def _leaf_norms(tree):
         leaf.astype(jnp.promote_types(leaf.dtype, jnp.float32))))) for leaf in leaves])
 
 
+def _leaf_flags(leaves):
+    """``(L,)`` bools: every entry of leaf ``i`` is finite."""
+    if not leaves:
+        return jnp.ones((0,), bool)
+    return jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves])
+
+
 def _finite_per_leaf(*leaves):
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]))
+    return jnp.all(_leaf_flags(leaves))
 
 
 def _finite_one_pass(*leaves):
@@ -112,7 +119,9 @@ def _skip_unless(ok, apply, keep):
         default=lambda: _skip_by_select(ok, apply, keep))
 
 
-def _objective(model, loss_fn):
+def _loss_and_grads(model, loss_fn):
+    """``(params, state, x, y, mask, key) -> ((loss, (new_state, outputs, count)), grads)``.
+    """
     # Built-in layers other than Dropout ignore the key; when the model's description
     # shows no Dropout, skip the per-step key splitting inside every Sequential.
     needs_key = model.spec is None or spec_contains(model.spec, "Dropout")
@@ -126,7 +135,7 @@ def _objective(model, loss_fn):
         loss_value = jnp.sum(per_sample * mask) / jnp.maximum(count, 1)
         return loss_value, (new_state, outputs, count)
 
-    return objective
+    return jax.value_and_grad(objective, has_aux=True)
 
 
 def make_leaf_check(model, loss):
@@ -137,15 +146,11 @@ def make_leaf_check(model, loss):
     step it skipped through this, with the same params, batch and key, to name the
     arrays that went bad, so the compiled step itself only reduces to one flag.
     """
-    objective = _objective(model, _losses.get(loss))
+    loss_and_grads = _loss_and_grads(model, _losses.get(loss))
 
     def check(params, state, x, y, mask, key):
-        (loss_value, _), grads = jax.value_and_grad(objective, has_aux=True)(
-            params, state, x, y, mask, key)
-        leaves = jax.tree_util.tree_leaves(grads)
-        flags = (jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves]) if leaves
-                 else jnp.ones((0,), bool))
-        return jnp.isfinite(loss_value), flags
+        (loss_value, _), grads = loss_and_grads(params, state, x, y, mask, key)
+        return jnp.isfinite(loss_value), _leaf_flags(jax.tree_util.tree_leaves(grads))
 
     return jax.jit(check)
 
@@ -162,16 +167,16 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     """
     loss_fn = _losses.get(loss)
     correct_fn = _metrics.resolve(loss_fn, accuracy)
-    objective = _objective(model, loss_fn)
+    loss_and_grads = _loss_and_grads(model, loss_fn)
 
     def update(params, state, opt_state, x, y, mask, key, active=True):
-        (loss_value, (new_state, outputs, count)), grads = jax.value_and_grad(
-            objective, has_aux=True)(params, state, x, y, mask, key)
+        (loss_value, (new_state, outputs, count)), grads = loss_and_grads(
+            params, state, x, y, mask, key)
         if correct_fn is None:
             correct = jnp.zeros((), jnp.float32)
         else:
             correct = jnp.sum(correct_fn(outputs, y) * mask)
-        finite = _all_finite(loss_value, grads)
+        ok = _all_finite(loss_value, grads) & active
 
         def apply():
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
@@ -184,8 +189,7 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
                 zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
                 return params, state, opt_state, zeros
 
-            new_params, new_state, new_opt_state, updates = _skip_unless(
-                finite & active, apply, keep)
+            new_params, new_state, new_opt_state, updates = _skip_unless(ok, apply, keep)
         else:
             new_params, new_state, new_opt_state, updates = apply()
         if record_gradients:
@@ -194,8 +198,8 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             update_ratios = _leaf_norms(updates) / jnp.maximum(_leaf_norms(params), 1e-12)
         else:
             grad_norms = update_ratios = jnp.zeros((0,), jnp.float32)
-        metrics = StepMetrics(loss_value * count, correct, count, finite & active,
-                              grad_norms, update_ratios)
+        metrics = StepMetrics(loss_value * count, correct, count, ok, grad_norms,
+                              update_ratios)
         return new_params, new_state, new_opt_state, metrics, grads
 
     return update

@@ -150,19 +150,19 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
         return ScaleByLearningRateState(count=count, learning_rate=rate)
 
     def update_fn(updates, state, params=None):
-        where = "scale_by_learning_rate"
-        check_state(where, state, ScaleByLearningRateState)
-        if params is not None:
-            check_tree(where, "grads", updates, params, "params")
-        _check_float_grads(where, updates)
+        check_state("scale_by_learning_rate", state, ScaleByLearningRateState)
         lr = value_at(state.count)
-        updates = jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates)
-        return updates, ScaleByLearningRateState(count=_increment(state.count), learning_rate=lr)
+        return (_times_minus(lr, updates, params),
+                ScaleByLearningRateState(count=_increment(state.count), learning_rate=lr))
 
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _check_float_grads(where, updates):
+def _times_minus(lr, updates, params):
+    """``-lr * g`` for every leaf, in each leaf's dtype, after checking the tree."""
+    where = "scale_by_learning_rate"
+    if params is not None:
+        check_tree(where, "grads", updates, params, "params")
     for path, g in jax.tree_util.tree_flatten_with_path(updates)[0]:
         if not jnp.issubdtype(jnp.result_type(g), jnp.inexact):
             raise TypeError(
@@ -170,6 +170,7 @@ def _check_float_grads(where, updates):
                 f"{jnp.result_type(g)}; gradients must be floating-point (an integer "
                 f"update would truncate -learning_rate * g to 0)"
             )
+    return jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates)
 
 
 def _scale_by_constant(learning_rate: float) -> optax.GradientTransformation:
@@ -180,17 +181,13 @@ def _scale_by_constant(learning_rate: float) -> optax.GradientTransformation:
         return state
 
     def update_fn(updates, opt_state, params=None):
-        where = "scale_by_learning_rate"
-        check_state(where, opt_state, ConstantLearningRate)
-        if params is not None:
-            check_tree(where, "grads", updates, params, "params")
-        _check_float_grads(where, updates)
+        check_state("scale_by_learning_rate", opt_state, ConstantLearningRate)
         # rounded to float64 or float32 first, then to g's dtype: what the schedule
         # path (and optax) do with the same rate
         lr = np.asarray(learning_rate, _float_dtype())
         # this transform's own state, not the one passed in: a state made with another
         # rate (resuming with a new optimizer) then records the rate actually used
-        return jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates), state
+        return _times_minus(lr, updates, params), state
 
     return optax.GradientTransformation(init_fn, update_fn)
 
