@@ -151,16 +151,21 @@ def data(batch, n, seed=0):
     return x, y
 
 
-def step_case(body, params, opt_state, x, y, mask):
-    jitted = jax.jit(body, donate_argnums=(0, 1))
-    kernels = kernel_count(jitted.lower(params, opt_state, x, y, mask).compile())
-    carry = [params, opt_state]
+def _stepper(jitted, carry, *args):
+    """``run()`` advancing ``carry`` through ``jitted(*carry, *args)``, and the HLO op
+    count of the compiled program."""
+    kernels = kernel_count(jitted.lower(*carry, *args).compile())
+    carry = list(carry)
 
     def run():
-        carry[0], carry[1], metrics = jitted(carry[0], carry[1], x, y, mask)
+        *carry[:], metrics = jitted(*carry, *args)
         return metrics["loss"]
 
     return run, kernels
+
+
+def step_case(body, params, opt_state, x, y, mask):
+    return _stepper(jax.jit(body, donate_argnums=(0, 1)), (params, opt_state), x, y, mask)
 
 
 def epoch_case(body, params, opt_state, x_all, y_all, batch, sums=False):
@@ -191,16 +196,8 @@ def epoch_case(body, params, opt_state, x_all, y_all, batch, sums=False):
             scan_body, (params, opt_state, zero), idx)
         return params, opt_state, total if sums else metrics
 
-    jitted = jax.jit(epoch, donate_argnums=(0, 1))
-    key = jax.random.key(1)
-    kernels = kernel_count(jitted.lower(params, opt_state, x_all, y_all, key).compile())
-    carry = [params, opt_state]
-
-    def run():
-        carry[0], carry[1], metrics = jitted(carry[0], carry[1], x_all, y_all, key)
-        return metrics["loss"]
-
-    return run, kernels
+    return _stepper(jax.jit(epoch, donate_argnums=(0, 1)), (params, opt_state), x_all, y_all,
+                    jax.random.key(1))
 
 
 def funcnet_net():
@@ -213,15 +210,7 @@ def funcnet_step_case(guard, x, y):
     params, state = net.init(key, (SIZES[0],))
     tx = funcnet.optim.adam(1e-3)
     jitted = fn.make_step(net, "softmax_cross_entropy_with_integer_labels", tx, guard=guard)
-    opt_state = tx.init(params)
-    kernels = kernel_count(jitted.lower(params, state, opt_state, (x, y), key).compile())
-    carry = [params, state, opt_state]
-
-    def run():
-        *carry[:], metrics = jitted(*carry, (x, y), key)
-        return metrics["loss"]
-
-    return run, kernels
+    return _stepper(jitted, (params, state, tx.init(params)), (x, y), key)
 
 
 def funcnet_epoch_case(guard, x_all, y_all, batch):
