@@ -105,10 +105,10 @@ def _funcnet_model(model):
     conv2d = getattr(fn, "Conv2D", None)
     max_pool, flatten = getattr(fn, "MaxPool2D", None), getattr(fn, "Flatten", None)
     if conv2d is None:
-        from funcnet.conv import Conv2D as conv2d
+        from funcnet.layers.conv import Conv2D as conv2d
     if max_pool is None or flatten is None:
-        from funcnet.pool import Flatten as flatten
-        from funcnet.pool import MaxPool2D as max_pool
+        from funcnet.layers.pool import Flatten as flatten
+        from funcnet.layers.pool import MaxPool2D as max_pool
     return fn.Sequential([
         conv2d(32, 3), fn.relu, conv2d(64, 3), fn.relu, max_pool(2), flatten(),
         fn.Dense(128), fn.relu, fn.Dense(10),

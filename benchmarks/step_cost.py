@@ -35,7 +35,7 @@ import optax
 
 import funcnet as fn
 import funcnet.optim
-from funcnet import _epochs, step
+from funcnet.train import epochs, step
 
 SIZES = (784, 512, 512, 10)
 
@@ -220,8 +220,8 @@ def funcnet_epoch_case(guard, x_all, y_all, batch):
     tx = funcnet.optim.adam(1e-3)
     update = step.make_update(net, "softmax_cross_entropy_with_integer_labels", tx,
                               guard=guard)
-    layout = _epochs.DataLayout(None, None, batch)
-    run_epoch = _epochs.make_scan_epoch(update, len(x_all), batch, layout)
+    layout = epochs.DataLayout(None, None, batch)
+    run_epoch = epochs.make_scan_epoch(update, len(x_all), batch, layout)
     carry = [params, state, tx.init(params)]
 
     def run():

@@ -24,13 +24,31 @@ from funcnet.activations import (
     softmax,
     tanh,
 )
-from funcnet.batchnorm import BatchNorm
-from funcnet.conv import Conv2D
-from funcnet.core import Activation, Layer, Sequential, as_layer, output_shape
-from funcnet.dense import Dense
-from funcnet.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
-from funcnet.evaluate import evaluate, predict
-from funcnet.fit import EarlyStopping, FitResult, NonFiniteError, fit
+from funcnet.core import (
+    Activation,
+    Layer,
+    Node,
+    Sequential,
+    as_layer,
+    child_keys,
+    map_layers,
+    output_shape,
+    walk,
+)
+from funcnet.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+    Residual,
+    dropout_keys,
+    dropout_mask,
+    dropout_masks,
+)
 from funcnet.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -38,9 +56,9 @@ from funcnet.losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
 )
-from funcnet.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
-from funcnet.residual import Residual
-from funcnet.step import make_step
+from funcnet.train.evaluate import evaluate, predict
+from funcnet.train.fit import EarlyStopping, FitResult, NonFiniteError, fit
+from funcnet.train.step import make_step
 
 __version__ = "0.1.0"
 
@@ -66,7 +84,11 @@ __all__ = [
     "make_step",
     "predict",
     "Layer",
+    "Node",
     "Sequential",
+    "child_keys",
+    "map_layers",
+    "walk",
     "activations",
     "data",
     "as_layer",

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -45,15 +45,26 @@ State = Any
 
 @dataclasses.dataclass(frozen=True)
 class Layer:
-    """A layer: ``init``, ``apply`` and an optional plain description ``spec``.
+    """A layer: ``init``, ``apply``, an optional plain description ``spec``, and what
+    the rest of the library needs to know about it, declared rather than guessed.
 
     Attributes:
         init: ``init(key, input_shape) -> (params, state)``.
         apply: ``apply(params, state, x, *, train=False, key=None) -> (y, state)``.
         name: short lowercase name; a Sequential names its children ``f"{name}_{i}"``.
         spec: plain-Python description for the ``reference`` twin, or ``None``.
-        children: ``((key, Layer), ...)`` for a container (Sequential), in order;
-            empty for a leaf layer. Lets tools walk a model layer by layer.
+        children: ``((key, Layer), ...)`` for a container (Sequential, Residual), in
+            order; empty for a leaf layer. :func:`walk` visits them.
+        split_key: for a container, whether its children get one split of its key each
+            (Sequential) or all the key itself (Residual's single block).
+        needs_key: whether ``apply(..., train=True)`` reads ``key``. True unless the
+            layer says otherwise, so a user-written layer always gets one; a container
+            needs one when a child does, and splits none when no child does.
+        scan_friendly: whether XLA:CPU runs the layer at full speed inside a compiled
+            loop (``lax.scan``); ``fit(mode="auto")`` trains step by step on the CPU
+            when a layer is not.
+        rebuild: for a container, ``rebuild(children) -> Layer``, the same container
+            around other children (``map_layers`` uses it); ``None`` for a leaf.
 
     Example:
         >>> layer = Dense(3)
@@ -67,10 +78,99 @@ class Layer:
     name: str = "layer"
     spec: dict | None = None
     children: tuple = ()
+    split_key: bool = True
+    needs_key: bool = True
+    scan_friendly: bool = True
+    rebuild: Callable | None = dataclasses.field(default=None, repr=False)
 
     def __call__(self, params, state, x, *, train: bool = False, key=None):
         """Same as ``self.apply``."""
         return self.apply(params, state, x, train=train, key=key)
+
+
+class Node(NamedTuple):
+    """One layer of a model as :func:`walk` finds it.
+
+    Attributes:
+        path: the params keys that lead to the layer, joined by ``"/"``
+            (``"residual_1/block/dropout_2"``; ``""`` for the model itself): the layer
+            paths ``reference.build`` uses.
+        layer: the :class:`Layer`.
+        key: the key its ``apply`` receives when the model's ``apply`` gets the walk's
+            key (``None`` when none was given or the layer is handed none).
+    """
+
+    path: str
+    layer: Layer
+    key: Any
+
+
+def join(path: str, name: str) -> str:
+    """The path of child ``name`` of the layer at ``path`` (``"a/b"``; ``"b"`` at the root)."""
+    return f"{path}/{name}" if path else name
+
+
+def child_keys(layer: Layer, key) -> tuple:
+    """The key each child of the container ``layer`` gets from the key its apply got.
+
+    The one rule every container applies and every tool replays: ``None`` all round
+    when there is no key or no child needs one, else one split per child
+    (``split_key``) or the key itself for each.
+    """
+    count = len(layer.children)
+    if key is None or not layer.needs_key:
+        return (None,) * count
+    if layer.split_key:
+        return tuple(jax.random.split(key, count))
+    return (key,) * count
+
+
+def walk(model: Layer, key=None) -> list[Node]:
+    """Every layer of ``model``, parents before children, with its path and key.
+
+    Args:
+        model: a Layer.
+        key: the key ``model.apply`` would get, or ``None``.
+
+    Returns:
+        A list of :class:`Node`, the model itself first (path ``""``).
+
+    Example:
+        >>> model = Sequential([Dense(4), Dropout(0.5), Sequential([Dense(2), relu])])
+        >>> [node.path for node in walk(model)]
+        ['', 'dense_0', 'dropout_1', 'sequential_2', 'sequential_2/dense_0', 'sequential_2/relu_1']
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"walk: model must be a funcnet Layer, got {type(model).__name__}")
+    nodes = []
+    stack = [Node("", model, key)]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        keys = child_keys(node.layer, node.key)
+        stack.extend(reversed([Node(join(node.path, name), child, child_key)
+                               for (name, child), child_key
+                               in zip(node.layer.children, keys, strict=True)]))
+    return nodes
+
+
+def map_layers(model: Layer, fn: Callable[[str, Layer], Layer], path: str = "") -> Layer:
+    """The same model with every layer ``l`` at path ``p`` replaced by ``fn(p, l)``.
+
+    Children are mapped first and the container rebuilt around them (``rebuild``), then
+    the container itself is passed to ``fn``; a layer without ``rebuild`` counts as a
+    leaf. ``fn`` must keep each layer's ``name``, so the params keys stay the same.
+
+    Example:
+        >>> model = Sequential([Dense(2), relu])
+        >>> renamed = map_layers(model, lambda path, layer: layer)
+        >>> [node.path for node in walk(renamed)]
+        ['', 'dense_0', 'relu_1']
+    """
+    if model.children and model.rebuild is not None:
+        model = model.rebuild([map_layers(child, fn, join(path, name))
+                               for name, child in model.children])
+    return fn(path, model)
 
 
 def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer constructor)
@@ -110,7 +210,7 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
         return fn(x, **hyperparameters), state
 
     return Layer(init, apply, name=name, spec={"type": "Activation", "name": name,
-                                               **hyperparameters})
+                                               **hyperparameters}, needs_key=False)
 
 
 def as_layer(obj) -> Layer:
@@ -135,25 +235,11 @@ def as_layer(obj) -> Layer:
             del params, train, key
             return fn(x), state
 
-        return Layer(init, apply, name=getattr(fn, "__name__", "function").lower())
+        return Layer(init, apply, name=getattr(fn, "__name__", "function").lower(),
+                     needs_key=False)
     raise TypeError(
         f"Sequential: expected a Layer or a function of arrays, got {type(obj).__name__}"
     )
-
-
-def spec_contains(spec, layer_type: str) -> bool:
-    """Whether a model description holds a layer of ``layer_type`` anywhere.
-
-    Example:
-        >>> spec_contains(Sequential([Dense(2), relu]).spec, "Dense")
-        True
-    """
-    if isinstance(spec, dict):
-        return spec.get("type") == layer_type or any(spec_contains(v, layer_type)
-                                                     for v in spec.values())
-    if isinstance(spec, (list, tuple)):
-        return any(spec_contains(v, layer_type) for v in spec)
-    return False
 
 
 def output_shape(layer: Layer, params, state, input_shape, dtype=jnp.float32) -> tuple:
@@ -171,8 +257,8 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
         layers: Layers, activation functions (``relu``), or any ``f(x) -> y``;
             Sequentials nest.
 
-    ``apply`` splits ``key`` (when given) into one key per child, so no two dropout
-    layers share a mask.
+    ``apply`` splits ``key`` (when given and a child needs one) into one key per child
+    (:func:`child_keys`), so no two dropout layers share a mask.
 
     Example:
         >>> model = Sequential([Dense(4), tanh, Dense(1), sigmoid])
@@ -192,6 +278,9 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     if not children:
         raise ValueError("Sequential: layers must not be empty")
     names = [f"{child.name}_{i}" for i, child in enumerate(children)]
+    specs = [child.spec for child in children]
+    spec = None if any(s is None for s in specs) else {
+        "type": "Sequential", "keys": names, "layers": specs}
 
     def init(key, input_shape):
         _checks.prng_key("Sequential.init", "key", key)
@@ -210,15 +299,16 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
             got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
             raise ValueError(f"Sequential: params must be the dict with keys {names} made by "
                              f"init, got {got}; pass the params from model.init")
-        keys = [None] * len(children) if key is None else jax.random.split(key, len(children))
         new_state = {}
-        for child_key, name, child in zip(keys, names, children, strict=True):
+        for child_key, name, child in zip(child_keys(layer, key), names, children,
+                                          strict=True):
             x, new_state[name] = child.apply(params[name], state[name], x, train=train,
                                              key=child_key)
         return x, new_state
 
-    specs = [child.spec for child in children]
-    spec = None if any(s is None for s in specs) else {
-        "type": "Sequential", "keys": names, "layers": specs}
-    return Layer(init, apply, name="sequential", spec=spec,
-                 children=tuple(zip(names, children, strict=True)))
+    layer = Layer(init, apply, name="sequential", spec=spec,
+                  children=tuple(zip(names, children, strict=True)),
+                  needs_key=any(child.needs_key for child in children),
+                  scan_friendly=all(child.scan_friendly for child in children),
+                  rebuild=Sequential)
+    return layer

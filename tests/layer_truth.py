@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import reference
-from funcnet.dropout import dropout_masks
+from funcnet.layers.dropout import dropout_masks
 
 JAX_TOL = 1e-10
 NUMERICAL_TOL = 1e-7
@@ -66,7 +66,7 @@ def check_layer(layer, params, state, x, *, train=False, key=None, seed=0,
         ``(y, new_state)`` from funcnet, for further checks by the caller.
     """
     net = reference.build(layer.spec)
-    extras = None if key is None else dropout_masks(layer.spec, key)
+    extras = None if key is None else dropout_masks(layer, key)
     np_params, np_state, np_x = to_numpy(params), to_numpy(state), np.asarray(x)
 
     def ref_forward(p, xx):

@@ -260,9 +260,10 @@ BAD = [
     row("dropout_mask/int key", lambda: fn.dropout_mask(0, 0.5, (2,)), TypeError,
         r"dropout_mask: " + NOT_A_KEY),
     row("dropout_keys/spec None", lambda: fn.dropout_keys(None, KEY), TypeError,
-        r"dropout_keys: spec must be a model's spec dict \(model\.spec\), got NoneType"),
+        r"dropout_keys: model must be a funcnet Layer \(the model whose apply gets the key\), "
+        r"got NoneType"),
     row("dropout_keys/int key",
-        lambda: fn.dropout_keys(fn.Sequential([fn.Dropout(0.5)]).spec, 0), TypeError,
+        lambda: fn.dropout_keys(fn.Sequential([fn.Dropout(0.5)]), 0), TypeError,
         r"dropout_keys: " + NOT_A_KEY),
     # ---------------------------------------------------------------- BatchNorm
     row("BatchNorm/momentum=1", lambda: fn.BatchNorm(momentum=1.0), ValueError,
@@ -904,7 +905,7 @@ def _two_dropouts_differ():
     x = jnp.ones((64, 16))
     empty = {"dropout_0": {}, "dropout_1": {}}
     y, _ = model.apply(empty, empty, x, train=True, key=KEY)
-    masks = fn.dropout_masks(model.spec, KEY)
+    masks = fn.dropout_masks(model, KEY)
     first, second = masks["dropout_0"](x.shape), masks["dropout_1"](x.shape)
     assert not np.array_equal(first, second), "the two layers drew the same mask"
     np.testing.assert_array_equal(y, np.where(first & second, 4.0, 0.0))

@@ -11,13 +11,13 @@ from layer_truth import JAX_TOL, NUMERICAL_TOL, WORST, to_numpy, tree_errors
 import reference
 from funcnet import losses
 from funcnet.activations import relu, tanh
-from funcnet.batchnorm import BatchNorm
-from funcnet.conv import Conv2D
 from funcnet.core import Sequential
-from funcnet.dense import Dense
-from funcnet.dropout import Dropout, dropout_masks
-from funcnet.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
-from funcnet.residual import Residual
+from funcnet.layers.batchnorm import BatchNorm
+from funcnet.layers.conv import Conv2D
+from funcnet.layers.dense import Dense
+from funcnet.layers.dropout import Dropout, dropout_masks
+from funcnet.layers.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
+from funcnet.layers.residual import Residual
 
 F64 = jnp.float64
 
@@ -56,7 +56,7 @@ def residual_cnn():
 
 def check_model_end_to_end(model, params, state, x, targets, loss, *, train, key=None):
     """Loss and gradients: funcnet + jax.grad vs reference.value_and_grad vs check_model."""
-    extras = None if key is None else dropout_masks(model.spec, key)
+    extras = None if key is None else dropout_masks(model, key)
     loss_fn = losses.get(loss)
 
     @jax.jit

@@ -14,11 +14,11 @@ from layer_truth import check_layer
 import reference
 from funcnet import initializers
 from funcnet.activations import tanh
-from funcnet.conv import Conv2D
 from funcnet.core import Sequential
-from funcnet.dense import Dense
-from funcnet.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
-from funcnet.residual import Residual
+from funcnet.layers.conv import Conv2D
+from funcnet.layers.dense import Dense
+from funcnet.layers.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
+from funcnet.layers.residual import Residual
 from reference import conv as ref_conv
 from reference import pool as ref_pool
 

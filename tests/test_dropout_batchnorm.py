@@ -11,10 +11,10 @@ from layer_truth import check_layer
 
 import reference
 from funcnet import initializers
-from funcnet.batchnorm import BatchNorm
 from funcnet.core import Sequential
-from funcnet.dense import Dense
-from funcnet.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
+from funcnet.layers.batchnorm import BatchNorm
+from funcnet.layers.dense import Dense
+from funcnet.layers.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
 from reference import batchnorm as ref_bn
 from reference import dropout as ref_dropout
 
@@ -62,7 +62,7 @@ def test_sequential_gives_each_dropout_its_own_mask():
     x = jnp.ones((64, 64), F64)
     y, _ = model.apply({"dropout_0": {}, "dropout_1": {}}, {"dropout_0": {}, "dropout_1": {}},
                        x, train=True, key=key)
-    masks = dropout_masks(model.spec, key)
+    masks = dropout_masks(model, key)
     m0, m1 = (np.asarray(masks[p](x.shape)) for p in ("dropout_0", "dropout_1"))
     assert not np.array_equal(m0, m1)
     np.testing.assert_array_equal(y, m0 * m1 * 4.0)
@@ -71,17 +71,17 @@ def test_sequential_gives_each_dropout_its_own_mask():
 
 
 def test_dropout_keys_follow_sequential_and_residual():
-    from funcnet.residual import Residual
+    from funcnet.layers.residual import Residual
     model = Sequential([Dense(4), Dropout(0.1), Residual(Sequential([Dense(4), Dropout(0.2)]))])
     key = jax.random.key(7)
-    keys = dropout_keys(model.spec, key)
+    keys = dropout_keys(model, key)
     assert sorted(keys) == ["dropout_1", "residual_2/block/dropout_1"]
     top = jax.random.split(key, 3)
     assert np.array_equal(jax.random.key_data(keys["dropout_1"]), jax.random.key_data(top[1]))
     inner = jax.random.split(top[2], 2)[1]
     assert np.array_equal(jax.random.key_data(keys["residual_2/block/dropout_1"]),
                           jax.random.key_data(inner))
-    assert list(dropout_keys(Dropout(0.5).spec, key)) == [""]
+    assert list(dropout_keys(Dropout(0.5), key)) == [""]
 
 
 @settings(max_examples=5)

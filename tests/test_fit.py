@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import funcnet as fn
-from funcnet._epochs import epoch_plan
+from funcnet.train.epochs import epoch_plan
 from tests.helpers import assert_trees_close
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 
 import funcnet as fn
-from funcnet import step as _step
+from funcnet.train import guard as _guard
 
 
 def _take_default(*args, default=None, **per_platform):
@@ -43,16 +43,16 @@ def test_one_pass_and_per_leaf_finiteness_agree(shapes, bad, dtype):
         leaf.reshape(-1)[flat_index % leaf.size] = value
     expected = all(np.isfinite(leaf).all() for leaf in leaves)
     arrays = [jnp.asarray(leaf, dtype) for leaf in leaves]
-    assert bool(_step._finite_per_leaf(*arrays)) is expected
-    assert bool(_step._finite_one_pass(*arrays)) is expected
+    assert bool(_guard._finite_per_leaf(*arrays)) is expected
+    assert bool(_guard._finite_one_pass(*arrays)) is expected
 
 
 @pytest.mark.parametrize("ok", [True, False])
 def test_skip_by_branch_and_by_select_return_the_same_trees(ok):
     new = ({"w": jnp.arange(6.0).reshape(2, 3), "n": jnp.int32(3)}, [jnp.ones(2)], None)
     old = ({"w": -jnp.ones((2, 3)), "n": jnp.int32(7)}, [jnp.zeros(2)], None)
-    a = _step._skip_by_branch(jnp.asarray(ok), lambda: new, lambda: old)
-    b = _step._skip_by_select(jnp.asarray(ok), lambda: new, lambda: old)
+    a = _guard._skip_by_branch(jnp.asarray(ok), lambda: new, lambda: old)
+    b = _guard._skip_by_select(jnp.asarray(ok), lambda: new, lambda: old)
     want = new if ok else old
     for got in (a, b):
         assert jax.tree.structure(got) == jax.tree.structure(want)

@@ -200,7 +200,7 @@ def check_gradients(model, params, batch, loss, state=None, *, train: bool = Fal
                  "numerical": _named(numerical[0], numerical[1] if with_x else None)}
         losses = {"jax": float(value)}
         if reference is not None:
-            extras = _replayed_masks(model.spec, key) if train and key is not None else None
+            extras = _replayed_masks(model, key) if train and key is not None else None
             ref_value, dparams, dx = reference.value_and_grad(
                 net, params64, x64, y64, loss_name, state=state64, train=train,
                 extras=extras, reduction=reduction)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from funcnet.dropout import dropout_masks
+from funcnet.layers.dropout import dropout_masks
 
 
 def _check_reference(reference) -> None:
@@ -20,10 +20,10 @@ def _check_reference(reference) -> None:
         )
 
 
-def _replayed_masks(spec, key) -> dict:
+def _replayed_masks(model, key) -> dict:
     """``funcnet.dropout_masks`` with each mask drawn by one compiled call."""
     def compiled(mask_for):
         draw = jax.jit(mask_for, static_argnums=0)
         return lambda shape: np.asarray(draw(tuple(shape)))
 
-    return {path: compiled(mask_for) for path, mask_for in dropout_masks(spec, key).items()}
+    return {path: compiled(mask_for) for path, mask_for in dropout_masks(model, key).items()}

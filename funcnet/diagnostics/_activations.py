@@ -2,61 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
 from typing import NamedTuple
 
 import jax
 import numpy as np
 
-from funcnet.core import Layer, as_layer
+from funcnet.core import Layer, Sequential, map_layers
 
 
-def _children(where: str, model) -> list[tuple[str, Layer]]:
-    """The named children of a container (``model.children``, or a list of layers)."""
+def _model(where: str, model) -> Layer:
+    """``model`` itself, or a Sequential of the list of layers given."""
     if isinstance(model, (list, tuple)):
         if not model:
             raise ValueError(f"{where}: the list of layers is empty")
-        layers = [as_layer(layer) for layer in model]
-        return [(f"{layer.name}_{i}", layer) for i, layer in enumerate(layers)]
+        return Sequential(list(model))
     if not isinstance(model, Layer):
         raise TypeError(f"{where}: model must be a Layer or the list of layers given to "
                         f"Sequential, got {type(model).__name__}")
-    return [(str(name), as_layer(child)) for name, child in model.children]
-
-
-def _run(where: str, model, params, state, x, train, key, found, prefix=""):
-    """Apply ``model`` layer by layer, appending ``(path, layer, output)`` to ``found``.
-
-    Children run in order with one split of ``key`` each, exactly as Sequential's apply.
-    """
-    children = _children(where, model)
-    if not children:
-        y, _ = model.apply(params, state, x, train=train, key=key)
-        found.append((prefix or model.name, model, y))
-        return y
-    keys = [None] * len(children) if key is None else jax.random.split(key, len(children))
-    for child_key, (name, child) in zip(keys, children, strict=True):
-        for tree, what in ((params, "params"), (state, "state")):
-            if not isinstance(tree, Mapping) or name not in tree:
-                got = sorted(tree) if isinstance(tree, Mapping) else type(tree).__name__
-                raise ValueError(f"{where}: {what} must have the key {name!r} (as "
-                                 f"Sequential.init made it), got {got}")
-        path = f"{prefix}/{name}" if prefix else name
-        if child.children:
-            x = _run(where, child, params[name], state[name], x, train, child_key, found, path)
-        else:
-            x, _ = child.apply(params[name], state[name], x, train=train, key=child_key)
-            found.append((path, child, x))
-    return x
+    return model
 
 
 def _walk(where: str, model, params, state, x, train, key):
-    """``[(path, layer, output)]`` for every leaf layer, computed in one compiled call."""
+    """``[(path, layer, output)]`` for every layer below the model (containers after
+    their children), computed in one compiled call of the model's own ``apply``.
+
+    Every layer is wrapped (``map_layers``) to hand its output out as it runs, so the
+    keys, names and order are exactly the model's; a model with no children reports
+    its own output under its name.
+    """
+    model = _model(where, model)
     found = []
+
+    def tap(path, layer):
+        def apply(params, state, x, *, train=False, key=None):
+            y, state = layer.apply(params, state, x, train=train, key=key)
+            if path or not model.children:
+                found.append((path or layer.name, layer, y))
+            return y, state
+
+        return dataclasses.replace(layer, apply=apply)
+
+    tapped = map_layers(model, tap)
 
     def outputs(params, state, x, key):
         found.clear()
-        _run(where, model, params, state, x, train, key, found)
+        tapped.apply(params, state, x, train=train, key=key)
         return [y for _, _, y in found]
 
     values = jax.jit(outputs)(params, state, x, key)
@@ -66,9 +57,10 @@ def _walk(where: str, model, params, state, x, train, key):
 def activations(model, params, state, x, *, train: bool = False, key=None) -> dict:
     """The output of every layer of a Sequential on ``x``, keyed by layer path.
 
-    Runs the layers one by one exactly as the Sequential's ``apply`` does (same dropout
-    key split), so the last entry is the model's output. Nested Sequentials are
-    entered (``"sequential_1/dense_0"``); other layers (Residual, ...) count as one.
+    Runs the model's own ``apply`` with every layer made to report its output, so the
+    keys are exactly those of a training step. Containers are entered
+    (``"sequential_1/dense_0"``, ``"residual_2/block/relu_1"``) and report their own
+    output after their children's, so the last entry is the model's output.
 
     Args:
         model: a Sequential (or any Layer; one without ``children`` gives one entry),

@@ -84,4 +84,5 @@ def Dense(  # noqa: N802 (a layer constructor)
         return y, state
 
     return Layer(init, apply, name="dense",
-                 spec={"type": "Dense", "features": features, "use_bias": use_bias})
+                 spec={"type": "Dense", "features": features, "use_bias": use_bias},
+                 needs_key=False)

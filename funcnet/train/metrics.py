@@ -1,14 +1,16 @@
-"""Per-sample correctness for classification, chosen from the loss being trained.
+"""Per-sample correctness for classification, chosen from the loss being trained, and
+the mask-weighted sums that training and evaluation both report.
 
-Each function maps ``(outputs, targets) -> (N,)`` floats (1.0 correct, 0.0 wrong);
-the training loop weights them by the batch mask, so padded samples never count.
+Each correctness function maps ``(outputs, targets) -> (N,)`` floats (1.0 correct,
+0.0 wrong); :func:`masked_correct` weights them by the batch mask, so padded samples
+never count.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from funcnet import losses as _losses
+from funcnet import losses
 
 
 def correct_integer_labels(logits, labels):
@@ -44,10 +46,10 @@ def correct_binary_probabilities(probabilities, labels):
 
 
 _BY_LOSS = {
-    _losses.softmax_cross_entropy_with_integer_labels: correct_integer_labels,
-    _losses.softmax_cross_entropy: correct_one_hot,
-    _losses.binary_cross_entropy_with_logits: correct_binary_logits,
-    _losses.binary_cross_entropy: correct_binary_probabilities,
+    losses.softmax_cross_entropy_with_integer_labels: correct_integer_labels,
+    losses.softmax_cross_entropy: correct_one_hot,
+    losses.binary_cross_entropy_with_logits: correct_binary_logits,
+    losses.binary_cross_entropy: correct_binary_probabilities,
 }
 
 
@@ -60,3 +62,29 @@ def resolve(loss_fn, accuracy="auto"):
     """The correctness function to use: picked from ``loss_fn`` for ``"auto"``, else
     ``accuracy`` itself (a function, or ``None`` for no accuracy)."""
     return for_loss(loss_fn) if accuracy == "auto" else accuracy
+
+
+def masked_loss_sum(loss_fn, outputs, targets, mask):
+    """``sum_i mask_i * loss_i``: the loss of the real samples of a padded batch.
+
+    Args:
+        loss_fn: a loss taking ``reduction="none"``, returning ``(B,)``.
+        outputs: ``(B, ...)`` model outputs.
+        targets: ``(B, ...)`` labels or targets.
+        mask: ``(B,)`` sample weights (1 real, 0 padding).
+    """
+    return jnp.sum(loss_fn(outputs, targets, reduction="none") * mask)
+
+
+def masked_correct(correct_fn, outputs, targets, mask):
+    """``sum_i mask_i * correct_i``, or 0 when ``correct_fn`` is ``None``.
+
+    Example:
+        >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+        >>> float(masked_correct(correct_integer_labels, logits, jnp.array([0, 0, 0]),
+        ...                      jnp.array([1.0, 1.0, 0.0])))
+        1.0
+    """
+    if correct_fn is None:
+        return jnp.zeros((), jnp.float32)
+    return jnp.sum(correct_fn(outputs, targets) * mask)

@@ -6,9 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcnet import _checks, _inputs, batching
-from funcnet import losses as _losses
-from funcnet import metrics as _metrics
+from funcnet import _checks, losses
+from funcnet.train import batching, inputs, metrics
 
 
 def _batched_outputs_fn(model, batch_size):
@@ -41,8 +40,11 @@ def predict(model, params, state, x, batch_size: int = 1024):
         ``(N, ...)`` outputs (logits for a classifier).
 
     Example:
-        >>> logits = predict(model, params, state, x_test)
-        >>> labels = logits.argmax(-1)
+        >>> model = Sequential([Dense(8), relu, Dense(3)])
+        >>> params, state = model.init(jax.random.key(0), (4,))
+        >>> logits = predict(model, params, state, jnp.ones((10, 4)), batch_size=4)
+        >>> logits.shape, logits.argmax(-1).shape
+        ((10, 3), (10,))
     """
     batch_size = _checks.positive_int("predict", "batch_size", batch_size)
     _checks.min_rank("predict", "x", x, 1, "(batch, ...)")
@@ -54,8 +56,8 @@ def predict(model, params, state, x, batch_size: int = 1024):
 
 def make_evaluator(model, loss, batch_size: int, accuracy="auto"):
     """Compiled ``(params, state, x, y) -> {"loss", "accuracy"}`` over a whole dataset."""
-    loss_fn = _losses.get(loss)
-    correct_fn = _metrics.resolve(loss_fn, accuracy)
+    loss_fn = losses.get(loss)
+    correct_fn = metrics.resolve(loss_fn, accuracy)
 
     def run(params, state, x, y):
         n = x.shape[0]
@@ -65,9 +67,8 @@ def make_evaluator(model, loss, batch_size: int, accuracy="auto"):
             batch_idx, batch_mask = batch
             out, _ = model.apply(params, state, x[batch_idx], train=False)
             yb = y[batch_idx]
-            loss_sum = jnp.sum(loss_fn(out, yb, reduction="none") * batch_mask)
-            correct = (jnp.sum(correct_fn(out, yb) * batch_mask) if correct_fn is not None
-                       else jnp.zeros(()))
+            loss_sum = metrics.masked_loss_sum(loss_fn, out, yb, batch_mask)
+            correct = metrics.masked_correct(correct_fn, out, yb, batch_mask)
             return (carry[0] + loss_sum, carry[1] + correct), None
 
         zero = jnp.zeros((), jnp.result_type(float))
@@ -76,6 +77,22 @@ def make_evaluator(model, loss, batch_size: int, accuracy="auto"):
                 "accuracy": correct / n if correct_fn is not None else jnp.nan}
 
     return jax.jit(run)
+
+
+def epoch_evaluator(model, loss, batch_size: int, accuracy, data):
+    """``fit``'s evaluation after an epoch: ``(params, state) -> {"eval_loss",
+    "eval_accuracy"}`` over ``data = (x, y)`` (arrays already on the device), with
+    ``eval_accuracy`` ``None`` when not classifying."""
+    x, y = data
+    has_accuracy = metrics.resolve(losses.get(loss), accuracy) is not None
+    run = make_evaluator(model, loss, min(batch_size, x.shape[0]), accuracy)
+
+    def row(params, state):
+        result = jax.device_get(run(params, state, x, y))
+        return {"eval_loss": float(result["loss"]),
+                "eval_accuracy": float(result["accuracy"]) if has_accuracy else None}
+
+    return row
 
 
 def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_integer_labels",
@@ -94,12 +111,15 @@ def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_intege
         ``{"loss": float, "accuracy": float}`` (accuracy NaN when not classifying).
 
     Example:
-        >>> evaluate(model, params, state, (x_test, y_test))
-        {'loss': 0.07, 'accuracy': 0.981}
+        >>> model = Sequential([Dense(3, w_init="zeros")])  # uniform logits: loss log 3
+        >>> params, state = model.init(jax.random.key(0), (4,))
+        >>> result = evaluate(model, params, state, (jnp.ones((6, 4)), jnp.arange(6) % 3))
+        >>> sorted(result), round(result["loss"], 4)
+        (['accuracy', 'loss'], 1.0986)
     """
-    x, y = _inputs.xy_pair("evaluate", data, "data", unit="rows")
+    x, y = inputs.xy_pair("evaluate", data, "data", unit="rows")
     x, y = jnp.asarray(x), jnp.asarray(y)
-    _inputs.labels_in_range("evaluate", model, params, state, x, y, _losses.get(loss), "y")
+    inputs.labels_in_range("evaluate", model, params, state, x, y, losses.get(loss), "y")
     batch_size = min(_checks.positive_int("evaluate", "batch_size", batch_size), x.shape[0])
     result = make_evaluator(model, loss, batch_size, accuracy)(params, state, x, y)
     return {k: float(v) for k, v in result.items()}

@@ -125,5 +125,5 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
         return y, new_state
 
     spec = {"type": "BatchNorm", "momentum": momentum, "eps": eps}
-    return Layer(init, apply, name="batch_norm", spec=spec)
+    return Layer(init, apply, name="batch_norm", spec=spec, needs_key=False)
 

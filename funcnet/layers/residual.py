@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from funcnet.core import Layer, as_layer, output_shape
+from funcnet.core import Layer, as_layer, child_keys, output_shape
 
 
 def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
@@ -48,9 +48,15 @@ def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
         return {"block": params}, {"block": state}
 
     def apply(params, state, x, *, train=False, key=None):
-        fx, block_state = block.apply(params["block"], state["block"], x, train=train, key=key)
+        (block_key,) = child_keys(layer, key)
+        fx, block_state = block.apply(params["block"], state["block"], x, train=train,
+                                      key=block_key)
         check_shapes(x.shape, fx.shape)
         return x + fx, {"block": block_state}
 
     spec = None if block.spec is None else {"type": "Residual", "block": block.spec}
-    return Layer(init, apply, name="residual", spec=spec)
+    layer = Layer(init, apply, name="residual", spec=spec, children=(("block", block),),
+                  split_key=False, needs_key=block.needs_key,
+                  scan_friendly=block.scan_friendly,
+                  rebuild=lambda children: Residual(children[0]))
+    return layer

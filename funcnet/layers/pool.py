@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcnet import _checks
-from funcnet import _windows as _win
 from funcnet.core import Layer
+from funcnet.layers import _windows as _win
 
 
 def _no_params(key, input_shape):
@@ -72,7 +72,7 @@ def _pool_layer(kind, window, strides, padding) -> Layer:
     spec = {"type": kind, "window": list(window), "strides": list(strides),
             "padding": _win.padding_to_spec(padding)}
     name = "max_pool" if kind == "MaxPool2D" else "avg_pool"
-    return Layer(_no_params, apply, name=name, spec=spec)
+    return Layer(_no_params, apply, name=name, spec=spec, needs_key=False)
 
 
 def MaxPool2D(window, strides=None, padding="VALID") -> Layer:  # noqa: N802
@@ -136,7 +136,7 @@ def Flatten() -> Layer:  # noqa: N802
         _checks.min_rank("Flatten", "x", x, 2, "(batch, ...)")
         return jnp.reshape(x, (x.shape[0], -1)), state
 
-    return Layer(_no_params, apply, name="flatten", spec={"type": "Flatten"})
+    return Layer(_no_params, apply, name="flatten", spec={"type": "Flatten"}, needs_key=False)
 
 
 def GlobalAvgPool() -> Layer:  # noqa: N802
@@ -161,4 +161,5 @@ def GlobalAvgPool() -> Layer:  # noqa: N802
             )
         return jnp.mean(x, axis=(1, 2)), state
 
-    return Layer(_no_params, apply, name="global_avg_pool", spec={"type": "GlobalAvgPool"})
+    return Layer(_no_params, apply, name="global_avg_pool", spec={"type": "GlobalAvgPool"},
+                 needs_key=False)

@@ -14,7 +14,7 @@ two together: the exact masks of a training step, keyed by layer path, which is 
     y, state = model.apply(params, state, x, train=True, key=key)
     net = reference.build(model.spec)
     y_np, _, cache = net.forward(params, x, state=state, train=True,
-                                 extras=dropout_masks(model.spec, key))
+                                 extras=dropout_masks(model, key))
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from funcnet import _checks
-from funcnet.core import Layer
+from funcnet.core import Layer, walk
 
 
 def _check_rate(where: str, rate) -> float:
@@ -105,48 +105,38 @@ def Dropout(rate: float) -> Layer:  # noqa: N802 (a layer constructor)
     return Layer(init, apply, name="dropout", spec={"type": "Dropout", "rate": rate})
 
 
-def dropout_keys(spec: dict, key) -> dict[str, jax.Array]:
+def _dropout_rate(layer: Layer) -> float | None:
+    spec = layer.spec
+    return spec["rate"] if isinstance(spec, dict) and spec.get("type") == "Dropout" else None
+
+
+def dropout_keys(model: Layer, key) -> dict[str, jax.Array]:
     """The key each Dropout in a model gets when ``model.apply`` is called with ``key``.
 
     Args:
-        spec: ``model.spec``, the plain description of a model of built-in layers.
+        model: a Layer (a Sequential, a Residual, a Dropout, ...).
         key: the key passed to ``model.apply``.
 
     Returns:
-        ``{path: key}`` for every Dropout, ``path`` being the params keys that lead to
-        the layer joined by ``"/"`` (``"residual_1/block/dropout_2"``; ``""`` when the
-        model is a bare Dropout), the layer paths ``reference.build`` uses.
+        ``{path: key}`` for every Dropout, found by :func:`funcnet.core.walk` (the
+        same key rule every container applies); ``path`` is the params keys that lead
+        to the layer joined by ``"/"`` (``"residual_1/block/dropout_2"``; ``""`` when
+        the model is a bare Dropout), the layer paths ``reference.build`` uses.
 
     Example:
         >>> model = Sequential([Dense(4), Dropout(0.5), Dense(2), Dropout(0.5)])
-        >>> sorted(dropout_keys(model.spec, jax.random.key(0)))
+        >>> sorted(dropout_keys(model, jax.random.key(0)))
         ['dropout_1', 'dropout_3']
     """
-    if not isinstance(spec, dict) or "type" not in spec:
-        raise TypeError(
-            f"dropout_keys: spec must be a model's spec dict (model.spec), got "
-            f"{type(spec).__name__}; a model with a user-written layer has spec None"
-        )
+    if not isinstance(model, Layer):
+        raise TypeError(f"dropout_keys: model must be a funcnet Layer (the model whose "
+                        f"apply gets the key), got {type(model).__name__}")
     _checks.prng_key("dropout_keys", "key", key)
-    keys: dict[str, jax.Array] = {}
-
-    def walk(node, node_key, path):
-        kind = node["type"]
-        if kind == "Dropout":
-            keys[path] = node_key
-        elif kind == "Sequential":
-            child_keys = jax.random.split(node_key, len(node["layers"]))
-            for child_key, name, child in zip(child_keys, node["keys"], node["layers"],
-                                              strict=True):
-                walk(child, child_key, f"{path}/{name}" if path else name)
-        elif kind == "Residual":
-            walk(node["block"], node_key, f"{path}/block" if path else "block")
-
-    walk(spec, key, "")
-    return keys
+    return {node.path: node.key for node in walk(model, key)
+            if _dropout_rate(node.layer) is not None}
 
 
-def dropout_masks(spec: dict, key) -> dict[str, Callable[[tuple], jax.Array]]:
+def dropout_masks(model: Layer, key) -> dict[str, Callable[[tuple], jax.Array]]:
     """The masks every Dropout in a model draws for ``model.apply(..., key=key)``.
 
     A mask's shape is the shape of the layer's input, known only once the input is, so
@@ -154,7 +144,7 @@ def dropout_masks(spec: dict, key) -> dict[str, Callable[[tuple], jax.Array]]:
     ``extras`` to replay the same training step in NumPy.
 
     Args:
-        spec: ``model.spec``.
+        model: the Layer whose ``apply`` gets ``key``.
         key: the key passed to ``model.apply``.
 
     Returns:
@@ -163,20 +153,10 @@ def dropout_masks(spec: dict, key) -> dict[str, Callable[[tuple], jax.Array]]:
 
     Example:
         >>> model = Sequential([Dense(3), Dropout(0.5)])
-        >>> masks = dropout_masks(model.spec, jax.random.key(0))
+        >>> masks = dropout_masks(model, jax.random.key(0))
         >>> masks["dropout_1"]((2, 3)).shape
         (2, 3)
     """
-    rates = {}
-
-    def collect(node, path):
-        if node["type"] == "Dropout":
-            rates[path] = node["rate"]
-        for name, child in zip(node.get("keys", ()), node.get("layers", ()), strict=True):
-            collect(child, f"{path}/{name}" if path else name)
-        if node["type"] == "Residual":
-            collect(node["block"], f"{path}/block" if path else "block")
-
-    keys = dropout_keys(spec, key)
-    collect(spec, "")
+    keys = dropout_keys(model, key)
+    rates = {node.path: _dropout_rate(node.layer) for node in walk(model)}
     return {path: functools.partial(dropout_mask, keys[path], rates[path]) for path in keys}

@@ -6,10 +6,10 @@
 * :func:`make_loop_epoch`: batches are gathered on the host and fed to a jitted step
   one at a time; metrics stay on the device until the epoch ends.
 
-Both run the same update body (``funcnet.step.make_update``) wrapped by
+Both run the same update body (``funcnet.train.step.make_update``) wrapped by
 :func:`guarded_body`, visit the same samples in the same order with the same keys, and
 return ``(params, state, opt_state, StepMetrics stacked over steps)``;
-:func:`step_inputs` recovers what any one step of an epoch saw.
+:func:`step_inputs` recovers what any one step of an epoch saw, from the same plan.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from funcnet import batching
+from funcnet.train import batching
 
 
 class DataLayout:
@@ -95,13 +95,16 @@ def step_inputs(data, key, epoch, n, batch_size, padded_size, i):
 
 
 def guarded_body(update):
+    """One step of an epoch: once a step has gone non-finite, every later step of the
+    epoch is frozen (with the guard off there is no flag, and nothing stops)."""
     def body(carry, inputs):
         params, state, opt_state, stopped = carry
         xb, yb, mask, step_key = inputs
-        # Once a step has gone non-finite, every later step of the epoch is frozen.
         params, state, opt_state, m, _ = update(params, state, opt_state, xb, yb, mask,
                                                 step_key, ~stopped)
-        return (params, state, opt_state, stopped | ~m.finite), m
+        if m.finite is not None:
+            stopped = stopped | ~m.finite
+        return (params, state, opt_state, stopped), m
 
     return body
 

@@ -1,0 +1,37 @@
+"""The built-in layers, one family per file; each has a NumPy twin of the same file
+name in ``reference`` (``funcnet/layers/dense.py`` <-> ``reference/dense.py``).
+
+* ``dense``: ``Dense``;
+* ``conv``: ``Conv2D`` (NHWC images, HWIO kernels);
+* ``pool``: ``MaxPool2D``, ``AvgPool2D``, ``Flatten``, ``GlobalAvgPool``;
+* ``dropout``: ``Dropout`` and the masks it draws (``dropout_mask``, ``dropout_keys``,
+  ``dropout_masks``);
+* ``batchnorm``: ``BatchNorm`` (running statistics in ``state``);
+* ``residual``: ``Residual`` (``y = x + block(x)``);
+* ``_windows``: the stride/padding/window rules conv and pool share.
+
+Activations are layers too (``funcnet.core.Activation``; the functions live in
+``funcnet.activations``), and ``Sequential`` is in ``funcnet.core``.
+"""
+
+from funcnet.layers.batchnorm import BatchNorm
+from funcnet.layers.conv import Conv2D
+from funcnet.layers.dense import Dense
+from funcnet.layers.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
+from funcnet.layers.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
+from funcnet.layers.residual import Residual
+
+__all__ = [
+    "AvgPool2D",
+    "BatchNorm",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool",
+    "MaxPool2D",
+    "Residual",
+    "dropout_keys",
+    "dropout_mask",
+    "dropout_masks",
+]

@@ -1,0 +1,166 @@
+"""What ``fit`` does before its first epoch: check its arguments, pick where the epoch
+runs, make the state it starts from, and pick up where a checkpoint left off."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from funcnet import _checks, checkpoint, losses
+from funcnet.core import Layer
+from funcnet.train import early_stopping, history, inputs
+
+
+class FitData(NamedTuple):
+    """``fit``'s data after its checks: arrays as given, the loss as a function."""
+
+    x: object
+    y: object
+    eval_data: tuple | None
+    loss_fn: object
+
+
+def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, batch_size,
+                    eval_batch_size, loss, accuracy, mode, callback, rule,
+                    params, state) -> FitData:
+    """Raise a clear error for any argument of ``fit`` that cannot work."""
+    if not isinstance(model, Layer):
+        raise TypeError(f"{where}: model must be a funcnet Layer (e.g. Sequential([...])), "
+                        f"got {type(model).__name__}")
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(f"{where}: optimizer must be an optax.GradientTransformation "
+                        f"(e.g. funcnet.optim.adam(1e-3)), got {type(optimizer).__name__}")
+    _checks.positive_int(where, "eval_batch_size", eval_batch_size)
+    if not (accuracy is None or callable(accuracy)
+            or (isinstance(accuracy, str) and accuracy == "auto")):
+        raise TypeError(f"{where}: accuracy must be 'auto', None or a function "
+                        f"(outputs, targets) -> (N,), got {accuracy!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{where}: callback must be callable as callback(epoch, row, params, "
+                        f"state), got {type(callback).__name__}")
+    if rule is not None:
+        early_stopping.check(where, rule, history.HISTORY_KEYS)
+    x, y = inputs.xy_pair(where, train_data, "train_data", prefix="train_data ", finite=True)
+    n = int(np.shape(x)[0])
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"{where}: epochs must be an integer >= 0, got {epochs!r}")
+    batch_size = _checks.positive_int(where, "batch_size", batch_size)
+    if batch_size > n:
+        raise ValueError(
+            f"{where}: batch_size must be at most the number of training samples ({n}), "
+            f"got {batch_size}; use batch_size={n} for full-batch gradient descent"
+        )
+    if mode not in ("auto", "scan", "loop"):
+        raise ValueError(f"{where}: mode must be 'auto', 'scan' or 'loop', got {mode!r}")
+    loss_fn = losses.get(loss)
+    inputs.labels_in_range(where, model, params, state, x, y, loss_fn, "train_data y")
+    if eval_data is not None:
+        x_eval, y_eval = inputs.xy_pair(where, eval_data, "eval_data", prefix="eval_data ",
+                                        finite=True)
+        if np.shape(x_eval)[1:] != np.shape(x)[1:]:
+            raise ValueError(
+                f"{where}: eval_data x must have per-sample shape {np.shape(x)[1:]} like "
+                f"train_data x, got {np.shape(x_eval)[1:]}"
+            )
+        inputs.labels_in_range(where, model, params, state, x_eval, y_eval, loss_fn,
+                               "eval_data y")
+        eval_data = (x_eval, y_eval)
+    return FitData(x, y, eval_data, loss_fn)
+
+
+def pick_mode(mode: str, model, x, y, budget: int) -> str:
+    """``"scan"`` or ``"loop"`` for ``mode="auto"`` (any other mode is returned as is)."""
+    if mode != "auto":
+        return mode
+    nbytes = np.asarray(x).nbytes + np.asarray(y).nbytes
+    if nbytes > budget:
+        return "loop"
+    if jax.default_backend() == "cpu" and not model.scan_friendly:
+        # The per-step overhead is small next to such a step: the loop is faster there.
+        return "loop"
+    return "scan"
+
+
+def as_array(a):
+    """A jax array as is (no round trip through the host); anything else (NumPy, lists)
+    as one NumPy array, so ``device_put`` sees an array, not a tree of scalars."""
+    return a if isinstance(a, jax.Array) else np.asarray(a)
+
+
+def _copy(tree):
+    return jax.tree.map(jnp.copy, tree)
+
+
+# compiled: one program per tree structure instead of one per leaf shape
+snapshot = jax.jit(_copy)
+
+
+def start(where, optimizer, params, state, opt_state):
+    """Own copies of params and state (the compiled epochs donate their inputs) and the
+    optimizer state, in one compiled call. Run op by op, every copy and every op of the
+    optimizer's init (a schedule's maths included) is compiled on its own first: about
+    20 small compilations, which on a GPU took longer than the epoch's own."""
+    def begin(params, state, opt_state):
+        opt_state = optimizer.init(params) if opt_state is None else _copy(opt_state)
+        return _copy(params), _copy(state), opt_state
+
+    params, state, opt_state = jax.jit(begin)(params, state, opt_state)
+    # A state made by an optimizer with another constant rate differs from this one's
+    # only in its array-free ConstantLearningRate nodes; an update stamps this
+    # optimizer's own, which would change the compiled epoch's carry. Stamp it now.
+    stepped = jax.tree.structure(jax.eval_shape(
+        lambda p, s: optimizer.update(p, s, p)[1], params, opt_state))
+    if stepped != jax.tree.structure(opt_state) and \
+            stepped.num_leaves == len(jax.tree.leaves(opt_state)):
+        opt_state = jax.tree.unflatten(stepped, jax.tree.leaves(opt_state))
+    # Under jit a schedule's first rate is not concrete for init to check; check it here.
+    rate = history.learning_rate_or_none(opt_state)
+    if rate is not None and not (math.isfinite(rate) and rate >= 0):
+        raise ValueError(f"{where}: the optimizer's learning rate at step 0 is {rate}; a "
+                         f"learning rate must be finite and >= 0 (a negative one would "
+                         f"climb the loss)")
+    return params, state, opt_state
+
+
+class Resumed(NamedTuple):
+    """Where a run picks up: its trees, history, early-stopping watch and next epoch."""
+
+    params: object
+    state: object
+    opt_state: object
+    history: dict
+    best: tuple | None
+    waited: int
+    start_epoch: int
+
+
+def resume(checkpoint_dir, params, state, opt_state, record_gradients) -> Resumed:
+    """The newest checkpoint in ``checkpoint_dir``, or a fresh start when there is none
+    (or no folder). The trees must match the ones given (``checkpoint.restore_latest``
+    refuses any other structure, shape or dtype)."""
+    fresh = Resumed(params, state, opt_state, history.empty(record_gradients), None, 0, 0)
+    if checkpoint_dir is None:
+        return fresh
+    restored = checkpoint.restore_latest(
+        checkpoint_dir, like={"params": params, "state": state, "opt_state": opt_state})
+    if restored is None:
+        return fresh
+    tree, meta, start_epoch = restored
+    params, state = tree["params"], tree["state"]
+    best = None if meta.get("best") is None else (meta["best"], params, state)
+    return Resumed(params, state, tree["opt_state"],
+                   {k: list(meta["history"].get(k, [])) for k in fresh.history},
+                   best, meta.get("waited", 0), start_epoch)
+
+
+def save(checkpoint_dir, epoch, params, state, opt_state, history_, watch, keep) -> None:
+    """Write epoch ``epoch``'s checkpoint (trees, history, early-stopping progress)."""
+    best = None if watch is None or watch.best is None else watch.best[0]
+    checkpoint.save_step(checkpoint_dir, epoch,
+                         {"params": params, "state": state, "opt_state": opt_state},
+                         {"history": history_, "waited": 0 if watch is None else watch.waited,
+                          "best": best}, keep=keep)

@@ -1,0 +1,184 @@
+"""The compiled update step shared by every training path.
+
+``make_step`` returns one ``jax.jit``-compiled pure function
+``(params, state, opt_state, batch, key) -> (params, state, opt_state, metrics)``.
+``batch`` is ``(x, y)`` or ``(x, y, mask)``: ``mask`` is an ``(B,)`` float vector of
+sample weights, 1 for real samples and 0 for padding, so a last partial batch padded
+to the full batch size trains exactly as the unpadded batch would (the loss is the
+mask-weighted mean) and never triggers a second compilation.
+
+The same body (:func:`make_update`) runs inside ``lax.scan`` for a whole epoch
+(``funcnet.train.epochs``); the guard it applies lives in ``funcnet.train.guard``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from funcnet import _checks, diagnostics, losses
+from funcnet.train import guard as guards
+from funcnet.train import metrics
+
+
+class StepMetrics(NamedTuple):
+    """What one step reports; sums, so batches of any size combine exactly.
+
+    Attributes:
+        loss_sum: sum of per-sample losses over real samples.
+        correct: number of correctly classified real samples (0 when not classifying).
+        count: number of real samples (the sum of the mask).
+        finite: with the guard on, whether the loss and every gradient were finite (if
+            not, the step was skipped and params, state and opt_state are returned
+            unchanged); ``None`` with the guard off, which computes no flag.
+        grad_norms: ``(L,)`` L2 norm of each leaf's gradient, leaves in
+            ``diagnostics.parameter_paths`` order (``(0,)`` unless recording).
+        update_ratios: ``(L,)`` ``diagnostics.update_ratio_vector`` of the step
+            (``(0,)`` unless recording).
+    """
+
+    loss_sum: jax.Array
+    correct: jax.Array
+    count: jax.Array
+    finite: jax.Array | None
+    grad_norms: jax.Array
+    update_ratios: jax.Array
+
+
+def _split_batch(batch):
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise TypeError(
+            f"step: batch must be a tuple (x, y) or (x, y, mask), got {type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        )
+    if len(batch) == 2:
+        x, y = batch
+        return x, y, jnp.ones((jnp.shape(x)[0],), jnp.float32)
+    return tuple(batch)
+
+
+def loss_and_grads(model, loss_fn):
+    """``(params, state, x, y, mask, key) -> ((loss, (new_state, outputs, count)), grads)``.
+
+    The loss is the mask-weighted mean of ``loss_fn(outputs, y, reduction="none")``.
+    """
+
+    def objective(params, state, x, y, mask, key):
+        outputs, new_state = model.apply(params, state, x, train=True, key=key)
+        count = jnp.sum(mask)
+        # max(count, 1): a batch is never all padding, but keep the division safe.
+        loss_value = metrics.masked_loss_sum(loss_fn, outputs, y, mask) / jnp.maximum(count, 1)
+        return loss_value, (new_state, outputs, count)
+
+    return jax.value_and_grad(objective, has_aux=True)
+
+
+def _recorded(grads, updates, params):
+    """Per-leaf gradient norms and update ratios, as ``funcnet.diagnostics`` computes them."""
+    if not jax.tree_util.tree_leaves(params):
+        empty = jnp.zeros((0,), jnp.float32)
+        return empty, empty
+    return (diagnostics.gradient_norm_vector(grads)[0],
+            diagnostics.update_ratio_vector(updates, params)[0])
+
+
+def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
+                record_gradients: bool = False):
+    """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
+
+    Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
+    step whose loss or gradients are not finite, or that runs with ``active=False``,
+    leaves params, state and opt_state unchanged and reports ``finite=False``; with it
+    off nothing is checked and ``finite`` is ``None``. With ``record_gradients`` on, the
+    metrics carry per-leaf gradient norms and update-to-weight ratios, computed in the
+    same compiled step.
+    """
+    loss_fn = losses.get(loss)
+    correct_fn = metrics.resolve(loss_fn, accuracy)
+    value_and_grads = loss_and_grads(model, loss_fn)
+
+    def update(params, state, opt_state, x, y, mask, key, active=True):
+        (loss_value, (new_state, outputs, count)), grads = value_and_grads(
+            params, state, x, y, mask, key)
+        correct = metrics.masked_correct(correct_fn, outputs, y, mask)
+
+        def apply():
+            updates, new_opt_state = optimizer.update(grads, opt_state, params)
+            # the updates leave the step only when they are recorded
+            kept = updates if record_gradients else None
+            return optax.apply_updates(params, updates), new_state, new_opt_state, kept
+
+        if guard:
+            ok = guards.all_finite(loss_value, grads) & active
+
+            def keep():
+                zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
+                return params, state, opt_state, zeros
+
+            new_params, new_state, new_opt_state, updates = guards.skip_unless(ok, apply, keep)
+        else:
+            ok = None
+            new_params, new_state, new_opt_state, updates = apply()
+        if record_gradients:
+            grad_norms, update_ratios = _recorded(grads, updates, params)
+        else:
+            grad_norms = update_ratios = jnp.zeros((0,), jnp.float32)
+        step_metrics = StepMetrics(loss_value * count, correct, count, ok, grad_norms,
+                                   update_ratios)
+        return new_params, new_state, new_opt_state, step_metrics, grads
+
+    return update
+
+
+def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
+              donate: bool = True):
+    """One jit-compiled update step for ``model`` under ``loss`` and ``optimizer``.
+
+    Args:
+        model: a funcnet Layer (``model.apply(params, state, x, train=True, key=key)``).
+        loss: a loss function taking ``reduction="none"``, or its name.
+        optimizer: an ``optax.GradientTransformation`` (funcnet.optim or optax).
+        accuracy: ``"auto"`` (picked from the loss), a function
+            ``(outputs, targets) -> (N,)`` of 0/1, or ``None``.
+        guard: skip (and report) steps whose loss or gradients are not finite.
+        donate: donate params, state and opt_state buffers to the step (the caller
+            must not reuse the arrays it passed in).
+
+    Returns:
+        ``step(params, state, opt_state, batch, key) -> (params, state, opt_state,
+        metrics)`` where ``batch = (x, y)`` or ``(x, y, mask)`` and ``metrics`` is a dict
+        with ``loss`` (mask-weighted mean), ``accuracy`` (or NaN when not
+        classifying), ``count`` and, with the guard on, ``finite``.
+
+    Example:
+        >>> model = Sequential([Dense(8), relu, Dense(3)])
+        >>> params, state = model.init(jax.random.key(0), (4,))
+        >>> tx = optim.adam(1e-2)
+        >>> step = make_step(model, "softmax_cross_entropy_with_integer_labels", tx)
+        >>> x, y = jnp.ones((5, 4)), jnp.array([0, 1, 2, 0, 1])
+        >>> params, state, opt_state, m = step(params, state, tx.init(params), (x, y),
+        ...                                    jax.random.key(1))
+        >>> sorted(m), bool(m["finite"]), int(m["count"])
+        (['accuracy', 'count', 'finite', 'loss'], True, 5)
+    """
+    update = make_update(model, loss, optimizer, accuracy, guard)
+    has_accuracy = metrics.resolve(losses.get(loss), accuracy) is not None
+
+    def step(params, state, opt_state, batch, key):
+        _checks.prng_key("step", "key", key)
+        x, y, mask = _split_batch(batch)
+        params, state, opt_state, m, _ = update(params, state, opt_state, x, y, mask, key)
+        count = jnp.maximum(m.count, 1)
+        reported = {
+            "loss": m.loss_sum / count,
+            "accuracy": m.correct / count if has_accuracy else jnp.nan,
+            "count": m.count,
+        }
+        if guard:
+            reported["finite"] = m.finite
+        return params, state, opt_state, reported
+
+    return jax.jit(step, donate_argnums=(0, 1, 2) if donate else ())
