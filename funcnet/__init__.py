@@ -11,9 +11,11 @@ from funcnet import (
     data,
     diagnostics,
     initializers,
+    layers,
     losses,
     optim,
     plot,
+    train,
 )
 from funcnet.activations import (
     identity,
@@ -99,6 +101,8 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "identity",
     "initializers",
+    "layers",
+    "train",
     "leaky_relu",
     "log_softmax",
     "losses",

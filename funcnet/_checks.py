@@ -28,24 +28,44 @@ def positive_int(where: str, name: str, value) -> int:
     return int(value)
 
 
-def positive_float(where: str, name: str, value) -> float:
-    """Return ``value`` as a float after checking it is finite and > 0."""
+def real_number(where: str, name: str, value) -> float:
+    """Return ``value`` as a float after checking it is a real number (not a bool).
+
+    A concrete 0-d array (NumPy or jax) counts as its Python scalar; a traced one (a
+    hyperparameter built inside ``jit``) cannot be checked and is refused.
+    """
+    if hasattr(value, "ndim") and hasattr(value, "item") and np.ndim(value) == 0 \
+            and is_concrete(value):
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def positive_float(where: str, name: str, value) -> float:
+    """Return ``value`` as a float after checking it is finite and > 0."""
+    value = real_number(where, name, value)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{where}: {name} must be finite and > 0, got {value!r}")
-    return float(value)
+    return value
+
+
+def non_negative(where: str, name: str, value) -> float:
+    """Return ``value`` as a float after checking it is finite and >= 0."""
+    value = real_number(where, name, value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{where}: {name} must be finite and >= 0, got {value!r}")
+    return value
 
 
 def unit_interval(where: str, name: str, value, *, closed_right: bool = False) -> float:
     """Return ``value`` after checking 0 <= value < 1 (or <= 1 when ``closed_right``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
+    value = real_number(where, name, value)
     upper_ok = value <= 1 if closed_right else value < 1
     if not (math.isfinite(value) and value >= 0 and upper_ok):
         interval = "[0, 1]" if closed_right else "[0, 1)"
         raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
-    return float(value)
+    return value
 
 
 def dtype_of(x) -> np.dtype:

@@ -193,10 +193,8 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
             f"{name} accepts {sorted(allowed.get(name, set())) or 'none'}"
         )
     for hp, value in hyperparameters.items():
-        if hp == "negative_slope" and (isinstance(value, bool)
-                                       or not isinstance(value, numbers.Real)):
-            raise TypeError(f"Activation({name!r}): negative_slope must be a real number, "
-                            f"got {type(value).__name__}")
+        if hp == "negative_slope":
+            _checks.real_number(f"Activation({name!r})", "negative_slope", value)
         if hp == "axis" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise TypeError(f"Activation({name!r}): axis must be an int, "
                             f"got {type(value).__name__}")

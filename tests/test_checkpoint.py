@@ -23,32 +23,13 @@ import numpy as np
 import optax
 import pytest
 from checkpoint_writer import tree_for
+from helpers import assert_trees_identical
 
 import funcnet
 from funcnet import checkpoint
 from funcnet.checkpoint import CheckpointError
 
 KILL_TRIALS = 30
-
-
-def assert_identical(actual, expected):
-    """Same structure (node types included), then per path: same dtype, shape, bits."""
-    struct_a = jax.tree_util.tree_structure(actual)
-    struct_e = jax.tree_util.tree_structure(expected)
-    assert struct_a == struct_e, f"tree structures differ:\n{struct_a}\nvs\n{struct_e}"
-    leaves_a = jax.tree_util.tree_flatten_with_path(actual)[0]
-    leaves_e = jax.tree_util.tree_leaves(expected)
-    for (path, a), e in zip(leaves_a, leaves_e, strict=True):
-        name = jax.tree_util.keystr(path)
-        assert isinstance(a, jax.Array), f"{name}: loaded a {type(a).__name__}"
-        if jax.dtypes.issubdtype(getattr(e, "dtype", None), jax.dtypes.prng_key):
-            assert a.dtype == e.dtype, f"{name}: {a.dtype} != {e.dtype}"
-            assert jax.random.key_impl(a) == jax.random.key_impl(e), name
-            a, e = jax.random.key_data(a), jax.random.key_data(e)
-        a, e = np.asarray(a), np.asarray(e)
-        assert a.dtype == e.dtype, f"{name}: dtype {a.dtype} != {e.dtype}"
-        assert a.shape == e.shape, f"{name}: shape {a.shape} != {e.shape}"
-        assert a.tobytes() == e.tobytes(), f"{name}: values differ"
 
 
 def round_trip(tmp_path, tree, metadata=None, like=None):
@@ -85,7 +66,7 @@ def test_params_and_state_round_trip_exactly(tmp_path, key):
     tree = {"params": params, "state": state,
             "f32": jnp.ones((2, 2), jnp.float32), "f64": jnp.linspace(0.0, 1.0, 5)}
     loaded, metadata = round_trip(tmp_path, tree, {"epoch": 3})
-    assert_identical(loaded, tree)
+    assert_trees_identical(loaded, tree)
     assert metadata == {"epoch": 3}
 
 
@@ -108,7 +89,7 @@ def test_optax_states_round_trip_without_like(tmp_path, make_opt):
 
     loaded, _ = round_trip(tmp_path, tree)
 
-    assert_identical(loaded, {**tree, "step": jnp.asarray(7)})
+    assert_trees_identical(loaded, {**tree, "step": jnp.asarray(7)})
     assert type(loaded["opt_state"]) is type(opt_state)
     assert [type(s) for s in jax.tree_util.tree_leaves(
         loaded["opt_state"], is_leaf=lambda x: hasattr(x, "_fields"))] == [
@@ -117,7 +98,7 @@ def test_optax_states_round_trip_without_like(tmp_path, make_opt):
     # The restored state drives the optimizer exactly like the original.
     want, _ = opt.update(grads, opt_state, params)
     got, _ = opt.update(grads, loaded["opt_state"], params)
-    assert_identical(got, want)
+    assert_trees_identical(got, want)
 
 
 def test_adam_count_stays_an_int32(tmp_path):
@@ -134,7 +115,7 @@ def test_prng_keys_round_trip_and_draw_the_same_numbers(tmp_path):
             "rbg": jax.random.key(2, impl="rbg"),
             "raw": jax.random.PRNGKey(3)}
     loaded, _ = round_trip(tmp_path, tree)
-    assert_identical(loaded, tree)
+    assert_trees_identical(loaded, tree)
     assert loaded["raw"].dtype == jnp.uint32
     for name in ("key", "rbg", "raw"):
         np.testing.assert_array_equal(jax.random.normal(loaded[name], (4,)),
@@ -159,7 +140,7 @@ def test_every_dtype_round_trips_bit_for_bit(tmp_path, dtype):
         values = values + 1j * values[::-1]
     tree = {"x": jnp.asarray(values.astype(dtype)), "np": values.astype(dtype)}
     loaded, _ = round_trip(tmp_path, tree)
-    assert_identical(loaded, tree)
+    assert_trees_identical(loaded, tree)
 
 
 def test_bfloat16_is_stored_as_uint16_with_its_dtype_in_the_manifest(tmp_path):
@@ -175,7 +156,7 @@ def test_bfloat16_is_stored_as_uint16_with_its_dtype_in_the_manifest(tmp_path):
 
 def test_python_numbers_come_back_as_0d_arrays_with_jax_dtypes(tmp_path):
     loaded, _ = round_trip(tmp_path, {"step": 12, "lr": 0.5, "flag": True, "z": 1 + 2j})
-    assert_identical(loaded, {"step": jnp.asarray(12), "lr": jnp.asarray(0.5),
+    assert_trees_identical(loaded, {"step": jnp.asarray(12), "lr": jnp.asarray(0.5),
                               "flag": jnp.asarray(True), "z": jnp.asarray(1 + 2j)})
 
 
@@ -194,7 +175,7 @@ def test_python_numbers_come_back_as_0d_arrays_with_jax_dtypes(tmp_path):
         "nested", "none_leaves", "int_keys", "tuple_vs_list"])
 def test_structures_round_trip_without_like(tmp_path, tree):
     loaded, metadata = round_trip(tmp_path, tree)
-    assert_identical(loaded, tree)
+    assert_trees_identical(loaded, tree)
     assert metadata == {}
     # the exact container types, not only jax's structure
     assert repr(jax.tree_util.tree_map(lambda _: 0, loaded)) == repr(
@@ -221,7 +202,7 @@ def test_same_tree_gives_same_bytes_and_overwrites_cleanly(tmp_path):
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     checkpoint.save(tmp_path / "a.npz", {"w": jnp.zeros(2)}, {"epoch": 2})
     loaded, metadata = checkpoint.load(tmp_path / "a.npz")
-    assert_identical(loaded, {"w": jnp.zeros(2)})
+    assert_trees_identical(loaded, {"w": jnp.zeros(2)})
     assert metadata == {"epoch": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.npz"]
 
@@ -325,7 +306,7 @@ def test_like_accepts_abstract_leaves_and_restores_its_node_types(tmp_path):
     checkpoint.save(tmp_path / "ckpt.npz", tree, {"epoch": 2})
     abstract = jax.eval_shape(lambda: _template())
     loaded, metadata = checkpoint.load(tmp_path / "ckpt.npz", like=abstract)
-    assert_identical(loaded, tree)
+    assert_trees_identical(loaded, tree)
     assert metadata == {"epoch": 2}
 
 
@@ -344,7 +325,7 @@ def test_other_node_types_need_like(tmp_path):
         checkpoint.load(path)
     checkpoint.save(path, tree)
     loaded, _ = checkpoint.load(path, like=tree)
-    assert_identical(loaded, tree)
+    assert_trees_identical(loaded, tree)
     assert type(loaded["app"]) is AppState and list(loaded["od"]) == ["z", "a"]
 
 
@@ -485,13 +466,29 @@ def _temp_files(directory):
     return [p for p in directory.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_sigkill_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
-    """Kill a writer (SIGKILL) at random moments while it saves 4 MiB checkpoints in a
-    loop; every time, the file at the path is a complete checkpoint of some generation.
+def _stop_mid_write(pid, directory):
+    """Freeze writer ``pid`` (SIGSTOP) at a moment its temporary file exists, so the
+    kill that follows lands mid-write whatever the machine's speed or load. The
+    deadline only guards against a hang; it decides nothing."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(f".{pid}." in p.name for p in _temp_files(directory)):
+            os.kill(pid, signal.SIGSTOP)
+            if any(f".{pid}." in p.name for p in _temp_files(directory)):
+                return
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(0.0005)
+    raise AssertionError(f"writer {pid} was never caught with its temporary file open")
 
-    Odd trials wait until the writer has replaced the file once before the random delay,
-    so kills land both in a first save and after completed ones whatever the machine's
-    speed."""
+
+def test_sigkill_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
+    """Kill a writer (SIGKILL) while it saves 4 MiB checkpoints in a loop; every time,
+    the file at the path is a complete checkpoint of some generation.
+
+    Even trials freeze the writer while its temporary file exists and kill it there
+    (mid-write); odd trials wait until it has replaced the file once and kill it after
+    a random delay (after a completed save). Both kinds happen on every run, however
+    fast or loaded the machine."""
     path = tmp_path / "ckpt.npz"
     checkpoint.save(path, tree_for(0), {"gen": 0})
     script = Path(__file__).with_name("checkpoint_writer.py")
@@ -509,23 +506,25 @@ def test_sigkill_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
         for trial in range(KILL_TRIALS):
             inode = path.stat().st_ino
             pid = int(ask(f"spawn {gen}"))
-            if trial % 2:  # let one save land first, so the kill hits a later one
-                deadline = time.monotonic() + 30
+            if trial % 2:
+                deadline = time.monotonic() + 120  # a hang guard only
                 while path.stat().st_ino == inode and time.monotonic() < deadline:
                     time.sleep(0.002)
-            time.sleep(rng.uniform(0.0, 0.06))
+                assert path.stat().st_ino != inode, "the writer never completed a save"
+                time.sleep(rng.uniform(0.0, 0.06))
+            else:
+                _stop_mid_write(pid, tmp_path)
+                killed_mid_write += 1
             os.kill(pid, signal.SIGKILL)
             assert ask(f"reap {pid}") == f"signal {int(signal.SIGKILL)}"
-            killed_mid_write += any(f".{pid}." in p.name for p in _temp_files(tmp_path))
             loaded, metadata = checkpoint.load(path)
             assert metadata["gen"] >= gen
             committed += metadata["gen"] > gen
             gen = metadata["gen"]
-            assert_identical(loaded, tree_for(gen))
+            assert_trees_identical(loaded, tree_for(gen))
         writer.stdin.write("quit\n")
     print(f"{KILL_TRIALS} kills: {killed_mid_write} mid-write, {committed} after a new save")
-    # The kills landed both mid-write and after completed saves.
-    assert killed_mid_write >= KILL_TRIALS // 4, killed_mid_write
+    # Every odd trial waited for a completed save before its kill.
     assert committed >= KILL_TRIALS // 2, committed
     # The killed writers' temporary files are gone after the next save.
     checkpoint.save(path, tree_for(gen + 1), {"gen": gen + 1})
@@ -563,7 +562,7 @@ def test_save_step_keeps_the_last_n_and_restore_latest_reads_the_newest(tmp_path
     assert checkpoint.list_steps(run) == [3, 4, 5]
     assert checkpoint.latest(run) == os.path.join(run, "ckpt_000005.npz")
     tree, metadata, step = checkpoint.restore_latest(run, like={"w": jnp.zeros(2)})
-    assert_identical(tree, {"w": jnp.full(2, 5.0)})
+    assert_trees_identical(tree, {"w": jnp.full(2, 5.0)})
     assert (metadata, step) == ({"epoch": 5}, 5)
 
 

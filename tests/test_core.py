@@ -252,3 +252,64 @@ def test_gradients_at_the_kinks_are_the_textbook_ones():
         g = jax.grad(lambda z, t=label: fn.binary_cross_entropy_with_logits(
             z, jnp.full((1, 1), t)))(zero)
         assert float(g[0, 0]) == 0.5 - label  # sigmoid(0) - y
+
+
+def test_walk_gives_every_layer_its_path_and_the_key_its_apply_receives():
+    inner = fn.Sequential([fn.Dense(3), fn.Dropout(0.5)])
+    model = fn.Sequential([fn.Dense(3), fn.Dropout(0.5), fn.Residual(inner), fn.relu])
+    key = jax.random.key(3)
+    nodes = fn.walk(model, key)
+    assert [n.path for n in nodes] == [
+        "", "dense_0", "dropout_1", "residual_2", "residual_2/block",
+        "residual_2/block/dense_0", "residual_2/block/dropout_1", "relu_3"]
+    top = jax.random.split(key, 4)
+    by_path = {n.path: n.key for n in nodes}
+    np.testing.assert_array_equal(jax.random.key_data(by_path["dropout_1"]),
+                                  jax.random.key_data(top[1]))
+    # Residual hands its key to the block unchanged; the block splits it per child.
+    np.testing.assert_array_equal(jax.random.key_data(by_path["residual_2/block"]),
+                                  jax.random.key_data(top[2]))
+    np.testing.assert_array_equal(
+        jax.random.key_data(by_path["residual_2/block/dropout_1"]),
+        jax.random.key_data(jax.random.split(top[2], 2)[1]))
+    assert [n.path for n in fn.walk(model)] == [n.path for n in nodes]
+    assert all(n.key is None for n in fn.walk(model))
+    with pytest.raises(TypeError, match="walk: model must be a funcnet Layer, got list"):
+        fn.walk([fn.Dense(2)])
+
+
+def test_layers_declare_keys_and_scan_speed_and_containers_inherit_them():
+    def user_init(key, input_shape):
+        return {}, {}
+
+    def user_apply(params, state, x, *, train=False, key=None):
+        return x, state
+
+    user = fn.Layer(user_init, user_apply, name="user")
+    assert user.needs_key and user.scan_friendly  # unknown code gets a key
+    for layer in (fn.Dense(2), fn.relu, fn.BatchNorm(), fn.MaxPool2D(2), fn.Flatten(),
+                  fn.Conv2D(2, 3)):
+        assert not fn.as_layer(layer).needs_key
+    assert fn.Dropout(0.1).needs_key
+    assert not fn.Sequential([fn.Dense(2), fn.relu]).needs_key
+    assert fn.Sequential([fn.Dense(2), fn.Sequential([fn.Dropout(0.2)])]).needs_key
+    assert fn.Residual(fn.Sequential([fn.Dense(2), user])).needs_key
+    assert not fn.Conv2D(2, 3).scan_friendly
+    assert not fn.Sequential([fn.Residual(fn.Conv2D(1, 3)), fn.Flatten()]).scan_friendly
+    assert fn.Sequential([fn.Dense(2), fn.Dropout(0.5)]).scan_friendly
+    # a container none of whose children needs a key hands them none
+    assert fn.child_keys(fn.Sequential([fn.Dense(2), fn.relu]), jax.random.key(0)) == (
+        None, None)
+
+
+def test_map_layers_rebuilds_containers_around_mapped_children_with_the_same_keys():
+    model = fn.Sequential([fn.Dense(3), fn.Residual(fn.Sequential([fn.Dense(3), fn.tanh])),
+                           fn.Dense(2)])
+    params, state = model.init(jax.random.key(0), (3,))
+    seen = []
+    same = fn.map_layers(model, lambda path, layer: seen.append(path) or layer)
+    assert seen == ["dense_0", "residual_1/block/dense_0", "residual_1/block/tanh_1",
+                    "residual_1/block", "residual_1", "dense_2", ""]
+    x = jnp.ones((4, 3))
+    np.testing.assert_array_equal(same.apply(params, state, x)[0],
+                                  model.apply(params, state, x)[0])

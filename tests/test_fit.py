@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import assert_trees_close
 
 import funcnet as fn
 from funcnet.train.epochs import epoch_plan
-from tests.helpers import assert_trees_close
 
 
 def _problem(n=30, features=3, classes=3, seed=0, dtype=np.float64):

@@ -117,3 +117,25 @@ def test_fit_names_exactly_the_leaf_whose_gradient_went_non_finite(platform_bran
     for u, v in zip(jax.tree.leaves(err.result.params), jax.tree.leaves(params),
                     strict=True):
         np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("mode", ["scan", "loop"])
+def test_fit_without_guard_computes_no_flag_and_never_raises(mode, key):
+    # guard=False trains on whatever comes: the NaN step goes through (no raise), and
+    # make_step's metrics carry no "finite" flag at all.
+    model = fn.Sequential([fn.Dense(4), _sqrt_layer(), fn.Dense(3)])
+    params, state = model.init(key, (5,))
+    x = np.asarray(jax.random.normal(key, (12, 5)), np.float32)
+    y = np.arange(12) % 3
+    result = fn.fit(model, params, state, optax.sgd(0.1), (x, y), epochs=2, batch_size=4,
+                    key=key, mode=mode, progress=False, guard=False)
+    assert len(result.history["train_loss"]) == 2
+    assert not np.isfinite(np.asarray(result.params["sqrt_1"]["s"])).all()
+    step = fn.make_step(model, "softmax_cross_entropy_with_integer_labels", optax.sgd(0.1),
+                        guard=False, donate=False)
+    *_, metrics = step(params, state, optax.sgd(0.1).init(params), (x[:4], y[:4]), key)
+    assert sorted(metrics) == ["accuracy", "count", "loss"]
+    update = fn.train.step.make_update(model, "softmax_cross_entropy_with_integer_labels",
+                                       optax.sgd(0.1), guard=False)
+    assert update(params, state, optax.sgd(0.1).init(params), x[:4], y[:4],
+                  jnp.ones(4), key)[3].finite is None

@@ -26,3 +26,4 @@ def test_ci_runs_the_readme_test_command_verbatim_and_ruff():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _readme_command("test") in ci_lines
     assert ".venv/bin/ruff check ." in ci_lines
+    assert ".venv/bin/python benchmarks/smoke.py" in ci_lines

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import max_relative_error
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -26,7 +27,6 @@ import funcnet as fn
 import reference
 from funcnet import activations as fa
 from funcnet import losses as fl
-from tests.helpers import max_relative_error
 
 ACTIVATION_NAMES = list(fa.ACTIVATIONS)
 LOSS_NAMES = list(fl.LOSSES)

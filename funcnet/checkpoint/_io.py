@@ -79,10 +79,16 @@ def load(path, like=None):
         FileNotFoundError: there is no file at ``path``.
 
     Example:
+        >>> params = {"dense": {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}}
+        >>> opt_state = optax.adam(1e-3).init(params)
+        >>> save("run.npz", {"params": params, "opt_state": opt_state}, {"epoch": 1})
+        'run.npz'
         >>> tree, meta = load("run.npz")
         >>> meta["epoch"], type(tree["opt_state"][0]).__name__
         (1, 'ScaleByAdamState')
         >>> tree, meta = load("run.npz", like={"params": params, "opt_state": opt_state})
+        >>> tree["params"]["dense"]["w"].shape
+        (2, 3)
     """
     path = _fspath("checkpoint.load", path)
     if like is not None:  # a bad template is the caller's TypeError, not a bad file

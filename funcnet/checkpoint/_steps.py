@@ -16,6 +16,10 @@ def list_steps(directory) -> list[int]:
     """The steps of the ``ckpt_{step:06d}.npz`` files in ``directory``, ascending.
 
     Example:
+        >>> params = {"w": jnp.ones((2, 3))}
+        >>> for epoch in range(1, 6):
+        ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
+        ...                      keep=3)
         >>> list_steps("runs/mnist")
         [3, 4, 5]
     """
@@ -43,6 +47,7 @@ def save_step(directory, step, tree, metadata=None, *, keep=None) -> str:
         The path written.
 
     Example:
+        >>> params = {"w": jnp.ones((2, 3))}
         >>> for epoch in range(5):
         ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
         ...                      keep=3)
@@ -71,8 +76,12 @@ def latest(directory) -> str | None:
     """The path of the highest-step checkpoint in ``directory``, or None if there is none.
 
     Example:
+        >>> params = {"w": jnp.ones((2, 3))}
+        >>> for epoch in range(1, 6):
+        ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
+        ...                      keep=3)
         >>> latest("runs/mnist")
-        'runs/mnist/ckpt_000004.npz'
+        'runs/mnist/ckpt_000005.npz'
     """
     steps = list_steps(directory)
     return _step_path(directory, steps[-1]) if steps else None
@@ -88,9 +97,15 @@ def restore_latest(directory, like=None):
         ``(tree, metadata, step)``, or None when ``directory`` has no checkpoint.
 
     Example:
+        >>> params = {"w": jnp.ones((2, 3))}
+        >>> for epoch in range(1, 6):
+        ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
+        ...                      keep=3)
         >>> restored = restore_latest("runs/mnist", like={"params": params})
         >>> if restored is not None:
         ...     tree, metadata, step = restored
+        >>> step, metadata
+        (5, {'epoch': 5})
     """
     steps = list_steps(directory)
     if not steps:

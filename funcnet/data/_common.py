@@ -9,7 +9,6 @@ Data preparation is host-side NumPy; jax keys belong to initialisation and dropo
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -28,15 +27,6 @@ def rng(where: str, seed) -> np.random.Generator:
     if seed < 0:
         raise ValueError(f"{where}: seed must be >= 0, got {seed}")
     return np.random.default_rng(int(seed))
-
-
-def non_negative(where: str, name: str, value) -> float:
-    """Return ``value`` as a float after checking it is finite and >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where}: {name} must be finite and >= 0, got {value!r}")
-    return float(value)
 
 
 def features(where: str, name: str, x) -> np.ndarray:

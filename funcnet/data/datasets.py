@@ -16,7 +16,7 @@ import importlib.resources
 import numpy as np
 
 from funcnet import _checks
-from funcnet.data._common import non_negative, rng
+from funcnet.data._common import rng
 
 IRIS_FEATURES = ("sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm")
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
@@ -40,7 +40,7 @@ def xor(repeats: int = 1, noise: float = 0.0, *, seed=0):
         ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
     """
     repeats = _checks.positive_int("xor", "repeats", repeats)
-    noise = non_negative("xor", "noise", noise)
+    noise = _checks.non_negative("xor", "noise", noise)
     x = np.tile(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float64), (repeats, 1))
     y = np.tile(np.array([0, 1, 1, 0], np.int32), repeats)
     if noise > 0:
@@ -72,7 +72,7 @@ def spirals(classes: int = 3, points: int = 100, noise: float = 0.2, *, seed=0):
     """
     classes = _checks.positive_int("spirals", "classes", classes)
     points = _checks.positive_int("spirals", "points", points)
-    noise = non_negative("spirals", "noise", noise)
+    noise = _checks.non_negative("spirals", "noise", noise)
     gen = rng("spirals", seed)
     radius = np.tile(np.linspace(0.0, 1.0, points), classes)
     arm = np.repeat(np.arange(classes), points)
@@ -105,7 +105,7 @@ def moons(samples: int = 100, noise: float = 0.0, *, seed=0):
         ((200, 2), [100, 100])
     """
     samples = _checks.positive_int("moons", "samples", samples)
-    noise = non_negative("moons", "noise", noise)
+    noise = _checks.non_negative("moons", "noise", noise)
     n_upper = samples // 2
     t_upper = np.linspace(0.0, np.pi, n_upper)
     t_lower = np.linspace(0.0, np.pi, samples - n_upper)
@@ -145,8 +145,8 @@ def blobs(samples: int = 100, classes: int = 3, features: int = 2, std: float = 
     samples = _checks.positive_int("blobs", "samples", samples)
     classes = _checks.positive_int("blobs", "classes", classes)
     features = _checks.positive_int("blobs", "features", features)
-    std = non_negative("blobs", "std", std)
-    center_box = non_negative("blobs", "center_box", center_box)
+    std = _checks.non_negative("blobs", "std", std)
+    center_box = _checks.non_negative("blobs", "center_box", center_box)
     gen = rng("blobs", seed)
     centers = gen.uniform(-center_box, center_box, (classes, features))
     y = _split_evenly(samples, classes)
@@ -204,7 +204,7 @@ def make_classification(
     clusters_per_class = _checks.positive_int(where, "clusters_per_class", clusters_per_class)
     if isinstance(redundant, bool) or not isinstance(redundant, int) or redundant < 0:
         raise ValueError(f"{where}: redundant must be an integer >= 0, got {redundant!r}")
-    class_sep = non_negative(where, "class_sep", class_sep)
+    class_sep = _checks.non_negative(where, "class_sep", class_sep)
     flip_y = _checks.unit_interval(where, "flip_y", flip_y, closed_right=True)
     if informative + redundant > features:
         raise ValueError(

@@ -24,8 +24,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from funcnet import _checks
-from funcnet import initializers as _inits
+from funcnet import _checks, initializers
 from funcnet.core import Layer
 
 
@@ -74,7 +73,7 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
     momentum = _checks.unit_interval("BatchNorm", "momentum", momentum)
     eps = _checks.positive_float("BatchNorm", "eps", eps)
     where = f"BatchNorm(momentum={momentum}, eps={eps})"
-    scale_init_fn, bias_init_fn = _inits.get(scale_init), _inits.get(bias_init)
+    scale_init_fn, bias_init_fn = initializers.get(scale_init), initializers.get(bias_init)
 
     def init(key, input_shape):
         _checks.prng_key(where, "key", key)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from funcnet import _checks
-from funcnet import initializers as _inits
+from funcnet import _checks, initializers
 from funcnet.core import Layer
-from funcnet.layers import _windows as _win
+from funcnet.layers import _windows
 
 _DIMENSION_NUMBERS = ("NHWC", "HWIO", "NHWC")
 
@@ -62,14 +61,14 @@ def Conv2D(  # noqa: N802 (a layer constructor)
     """
     where = f"Conv2D({features})"
     features = _checks.positive_int("Conv2D", "features", features)
-    kernel_size = _win.int_pair(where, "kernel_size", kernel_size)
-    strides = _win.int_pair(where, "strides", strides)
-    dilation = _win.int_pair(where, "dilation", dilation)
-    padding = _win.normalize_padding(where, padding)
+    kernel_size = _windows.int_pair(where, "kernel_size", kernel_size)
+    strides = _windows.int_pair(where, "strides", strides)
+    dilation = _windows.int_pair(where, "dilation", dilation)
+    padding = _windows.normalize_padding(where, padding)
     if not isinstance(use_bias, bool):
         raise TypeError(f"{where}: use_bias must be True or False, got {use_bias!r}")
-    w_init_fn, b_init_fn = _inits.get(w_init), _inits.get(b_init)
-    window = _win.effective_window(kernel_size, dilation)
+    w_init_fn, b_init_fn = initializers.get(w_init), initializers.get(b_init)
+    window = _windows.effective_window(kernel_size, dilation)
 
     def init(key, input_shape):
         _checks.prng_key(where, "key", key)
@@ -92,8 +91,8 @@ def Conv2D(  # noqa: N802 (a layer constructor)
                 f"{where}: x must have {w.shape[2]} channels (the in_channels of w "
                 f"{tuple(w.shape)}), got x shape {tuple(x.shape)}"
             )
-        pads = _win.explicit_pads(padding, x.shape[1:3], window, strides)
-        _win.output_hw(where, x.shape[1:3], pads, window, strides, "dilated kernel")
+        pads = _windows.explicit_pads(padding, x.shape[1:3], window, strides)
+        _windows.output_hw(where, x.shape[1:3], pads, window, strides, "dilated kernel")
         # In compute_dtype the result stays in it too (see Dense for why).
         dtype = jnp.result_type(x, w) if compute_dtype is None else compute_dtype
         y = jax.lax.conv_general_dilated(
@@ -105,7 +104,7 @@ def Conv2D(  # noqa: N802 (a layer constructor)
         return y, state
 
     spec = {"type": "Conv2D", "features": features, "kernel_size": list(kernel_size),
-            "strides": list(strides), "padding": _win.padding_to_spec(padding),
+            "strides": list(strides), "padding": _windows.padding_to_spec(padding),
             "dilation": list(dilation), "use_bias": use_bias}
     # XLA:CPU runs a convolution inside a while loop (lax.scan) several times slower
     # than at top level (measured 4x on the MNIST CNN, jax 0.10).

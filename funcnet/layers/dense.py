@@ -5,8 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from funcnet import _checks
-from funcnet import initializers as _inits
+from funcnet import _checks, initializers
 from funcnet.core import Layer
 
 
@@ -46,7 +45,7 @@ def Dense(  # noqa: N802 (a layer constructor)
     features = _checks.positive_int("Dense", "features", features)
     if not isinstance(use_bias, bool):
         raise TypeError(f"Dense: use_bias must be True or False, got {use_bias!r}")
-    w_init_fn, b_init_fn = _inits.get(w_init), _inits.get(b_init)
+    w_init_fn, b_init_fn = initializers.get(w_init), initializers.get(b_init)
 
     def init(key, input_shape):
         _checks.prng_key("Dense", "key", key)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable
 
 import jax
@@ -32,8 +31,7 @@ from funcnet.core import Layer, walk
 
 
 def _check_rate(where: str, rate) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise TypeError(f"{where}: rate must be a real number, got {type(rate).__name__}")
+    rate = _checks.real_number(where, "rate", rate)
     if not (math.isfinite(rate) and 0 <= rate < 1):
         raise ValueError(
             f"{where}: rate is the probability of dropping a unit and must be in [0, 1), "

@@ -15,7 +15,7 @@ import numpy as np
 
 from funcnet import _checks
 from funcnet.core import Layer
-from funcnet.layers import _windows as _win
+from funcnet.layers import _windows
 
 
 def _no_params(key, input_shape):
@@ -24,9 +24,9 @@ def _no_params(key, input_shape):
 
 
 def _pool_geometry(where, window, strides, padding):
-    window = _win.int_pair(where, "window", window)
-    strides = window if strides is None else _win.int_pair(where, "strides", strides)
-    padding = _win.normalize_padding(where, padding)
+    window = _windows.int_pair(where, "window", window)
+    strides = window if strides is None else _windows.int_pair(where, "strides", strides)
+    padding = _windows.normalize_padding(where, padding)
     if not isinstance(padding, str):
         for axis, (k, pads) in enumerate(zip(window, padding, strict=True)):
             if max(pads) >= k:
@@ -55,8 +55,8 @@ def _pool_layer(kind, window, strides, padding) -> Layer:
         _checks.exact_rank(where, "x", x, 4, "(batch, height, width, channels)")
         _checks.floating_array(where, "x", x)
         in_hw = x.shape[1:3]
-        pads = _win.explicit_pads(padding, in_hw, window, strides)
-        out_hw = _win.output_hw(where, in_hw, pads, window, strides, "window")
+        pads = _windows.explicit_pads(padding, in_hw, window, strides)
+        out_hw = _windows.output_hw(where, in_hw, pads, window, strides, "window")
         dims, steps = (1, *window, 1), (1, *strides, 1)
         full_pads = ((0, 0), *pads, (0, 0))
         if kind == "MaxPool2D":
@@ -70,7 +70,7 @@ def _pool_layer(kind, window, strides, padding) -> Layer:
         return y, state
 
     spec = {"type": kind, "window": list(window), "strides": list(strides),
-            "padding": _win.padding_to_spec(padding)}
+            "padding": _windows.padding_to_spec(padding)}
     name = "max_pool" if kind == "MaxPool2D" else "avg_pool"
     return Layer(_no_params, apply, name=name, spec=spec, needs_key=False)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import NamedTuple
 
 from funcnet import _checks
@@ -38,11 +36,7 @@ def check(where: str, rule: EarlyStopping, history_keys) -> None:
     if rule.mode not in ("min", "max", "auto"):
         raise ValueError(f"{where}: early_stopping.mode must be 'min', 'max' or 'auto', "
                          f"got {rule.mode!r}")
-    md = rule.min_delta
-    if isinstance(md, bool) or not isinstance(md, numbers.Real) or not math.isfinite(md) \
-            or md < 0:
-        raise ValueError(f"{where}: early_stopping.min_delta must be finite and >= 0, "
-                         f"got {md!r}")
+    _checks.non_negative(where, "early_stopping.min_delta", rule.min_delta)
     if rule.metric not in history_keys:
         raise ValueError(f"{where}: early_stopping.metric must be one of {history_keys}, "
                          f"got {rule.metric!r}")

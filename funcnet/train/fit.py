@@ -37,11 +37,9 @@ from tqdm.auto import tqdm
 
 from funcnet import _checks
 from funcnet.train import batching, evaluate, history, metrics, setup, step
-from funcnet.train import early_stopping as early_stopping_
-from funcnet.train import epochs as epochs_
-from funcnet.train import guard as guards
-from funcnet.train.early_stopping import EarlyStopping
-from funcnet.train.guard import NonFiniteError
+from funcnet.train.early_stopping import EarlyStopping, Watch
+from funcnet.train.epochs import DataLayout, make_loop_epoch, make_scan_epoch, step_inputs
+from funcnet.train.guard import NonFiniteError, non_finite_paths
 from funcnet.train.history import HISTORY_KEYS
 
 __all__ = ["DEVICE_DATA_BUDGET", "HISTORY_KEYS", "EarlyStopping", "FitResult",
@@ -140,7 +138,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     where = "fit"
     checked = setup.check_arguments(
         where, model, optimizer, train_data, eval_data, epochs=epochs, batch_size=batch_size,
-        eval_batch_size=eval_batch_size, loss=loss, accuracy=accuracy, mode=mode,
+        key=key, eval_batch_size=eval_batch_size, loss=loss, accuracy=accuracy, mode=mode,
         callback=callback, rule=early_stopping, params=params, state=state)
     x, y, eval_data, loss_fn = checked
     n, nb = int(np.shape(x)[0]), batching.num_batches(int(np.shape(x)[0]), batch_size)
@@ -156,9 +154,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
 
     update = step.make_update(model, loss_fn, optimizer, accuracy, guard, record_gradients)
     has_accuracy = metrics.resolve(loss_fn, accuracy) is not None
-    layout = epochs_.DataLayout(mesh, data_axis, batch_size)
+    layout = DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
-    make_epoch = epochs_.make_scan_epoch if mode == "scan" else epochs_.make_loop_epoch
+    make_epoch = make_scan_epoch if mode == "scan" else make_loop_epoch
     run_epoch = make_epoch(update, n, batch_size, layout)
     data = (layout.replicate((setup.as_array(x), setup.as_array(y))) if mode == "scan"
             else (np.asarray(x), np.asarray(y)))
@@ -166,7 +164,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         model, loss_fn, eval_batch_size, accuracy,
         layout.replicate(tuple(setup.as_array(a) for a in eval_data)))
     show = _progress_enabled(progress)
-    watch = None if early_stopping is None else early_stopping_.Watch(
+    watch = None if early_stopping is None else Watch(
         early_stopping, run.best, run.waited)
     epoch_bar = tqdm(range(run.start_epoch, epochs), desc="fit", leave=False,
                      disable=not show or mode == "loop")
@@ -185,12 +183,11 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             "seconds": time.perf_counter() - start}
         history.append(history_, row)
         if good < nb:
-            inputs = epochs_.step_inputs(data, key, epoch, n, batch_size, layout.padded_size,
-                                         good)
-            paths = guards.non_finite_paths(step.loss_and_grads(model, loss_fn), params,
-                                            state, inputs)
-            raise guards.NonFiniteError(epoch + 1, good, paths,
-                                        FitResult(params, state, opt_state, history_))
+            inputs = step_inputs(data, key, epoch, n, batch_size, layout.padded_size, good)
+            paths = non_finite_paths(step.loss_and_grads(model, loss_fn), params, state,
+                                     inputs)
+            raise NonFiniteError(epoch + 1, good, paths,
+                                 FitResult(params, state, opt_state, history_))
         if show:
             epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}")
         stop = watch is not None and watch.update(where, row, params, state, setup.snapshot)

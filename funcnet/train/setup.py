@@ -25,7 +25,7 @@ class FitData(NamedTuple):
 
 
 def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, batch_size,
-                    eval_batch_size, loss, accuracy, mode, callback, rule,
+                    key, eval_batch_size, loss, accuracy, mode, callback, rule,
                     params, state) -> FitData:
     """Raise a clear error for any argument of ``fit`` that cannot work."""
     if not isinstance(model, Layer):
@@ -34,6 +34,7 @@ def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, b
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(f"{where}: optimizer must be an optax.GradientTransformation "
                         f"(e.g. funcnet.optim.adam(1e-3)), got {type(optimizer).__name__}")
+    _checks.prng_key(where, "key", key)
     _checks.positive_int(where, "eval_batch_size", eval_batch_size)
     if not (accuracy is None or callable(accuracy)
             or (isinstance(accuracy, str) and accuracy == "auto")):

@@ -20,8 +20,8 @@ import jax.numpy as jnp
 import optax
 
 from funcnet import _checks, diagnostics, losses
-from funcnet.train import guard as guards
 from funcnet.train import metrics
+from funcnet.train.guard import all_finite, skip_unless
 
 
 class StepMetrics(NamedTuple):
@@ -112,13 +112,13 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             return optax.apply_updates(params, updates), new_state, new_opt_state, kept
 
         if guard:
-            ok = guards.all_finite(loss_value, grads) & active
+            ok = all_finite(loss_value, grads) & active
 
             def keep():
                 zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
                 return params, state, opt_state, zeros
 
-            new_params, new_state, new_opt_state, updates = guards.skip_unless(ok, apply, keep)
+            new_params, new_state, new_opt_state, updates = skip_unless(ok, apply, keep)
         else:
             ok = None
             new_params, new_state, new_opt_state, updates = apply()
