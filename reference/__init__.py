@@ -24,11 +24,11 @@ from reference import (
     activations,
     batchnorm,
     conv,
+    dense,
     dropout,
     engine,
     gates,
     gradcheck,
-    layers,
     losses,
     network,
     pool,
@@ -60,6 +60,7 @@ from reference.activations import (
 )
 from reference.batchnorm import batchnorm_backward, batchnorm_forward
 from reference.conv import conv2d_backward, conv2d_forward
+from reference.dense import dense_backward, dense_forward
 from reference.dropout import dropout_backward, dropout_forward, random_keep_mask
 from reference.engine import Value
 from reference.gates import AddGate, MultiplyGate, SigmoidGate
@@ -70,7 +71,6 @@ from reference.gradcheck import (
     numerical_gradient,
     relative_error,
 )
-from reference.layers import dense_backward, dense_forward
 from reference.losses import (
     LOSSES,
     binary_cross_entropy,
@@ -155,7 +155,7 @@ __all__ = [
     "identity",
     "identity_backward",
     "identity_forward",
-    "layers",
+    "dense",
     "leaky_relu",
     "leaky_relu_backward",
     "leaky_relu_forward",

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from reference import activations as _activations
-from reference import layers as _layers
+from reference import dense as _dense_pair
 from reference import losses as _losses
 
 
@@ -206,11 +206,11 @@ def _dense(spec: dict, path: str) -> Module:
         if np.shape(params["w"])[-1:] != (features,):
             raise ValueError(f"{where}: params['w'] must have shape (in, {features}), got "
                              f"{np.shape(params['w'])}")
-        y, cache = _layers.dense_forward(dict(params), x)
+        y, cache = _dense_pair.dense_forward(dict(params), x)
         return y, {}, cache
 
     def backward(dy, cache):
-        return _layers.dense_backward(dy, cache)
+        return _dense_pair.dense_backward(dy, cache)
 
     return Module(forward, backward, path, spec)
 
