@@ -60,7 +60,7 @@ def make_twin(builders=None, losses=None):
         if spec["type"] != "Sequential":
             return registry[spec["type"]](spec, path)
         keys = spec["keys"]
-        children = tuple(build_module(s, reference.network.join(path, k))
+        children = tuple(build_module(s, reference.compose.join(path, k))
                          for k, s in zip(keys, spec["layers"], strict=True))
 
         def forward(params, state, x, ctx):

@@ -18,11 +18,10 @@ Example:
     ['b', 'w']
 """
 
-# Importing conv, pool, dropout, batchnorm and residual registers their twins in
-# reference.network.REGISTRY, so reference.build knows those layer types.
 from reference import (
     activations,
     batchnorm,
+    compose,
     conv,
     dense,
     dropout,
@@ -30,7 +29,7 @@ from reference import (
     gates,
     gradcheck,
     losses,
-    network,
+    modules,
     pool,
     residual,
 )
@@ -59,6 +58,15 @@ from reference.activations import (
     tanh_forward,
 )
 from reference.batchnorm import batchnorm_backward, batchnorm_forward
+from reference.compose import (
+    REGISTRY,
+    Context,
+    Module,
+    Network,
+    build,
+    build_module,
+    value_and_grad,
+)
 from reference.conv import conv2d_backward, conv2d_forward
 from reference.dense import dense_backward, dense_forward
 from reference.dropout import dropout_backward, dropout_forward, random_keep_mask
@@ -88,15 +96,6 @@ from reference.losses import (
     softmax_cross_entropy_with_integer_labels,
     softmax_cross_entropy_with_integer_labels_backward,
     softmax_cross_entropy_with_integer_labels_forward,
-)
-from reference.network import (
-    REGISTRY,
-    Context,
-    Module,
-    Network,
-    build,
-    build_module,
-    value_and_grad,
 )
 from reference.pool import (
     avg_pool_backward,
@@ -136,6 +135,7 @@ __all__ = [
     "build_module",
     "check",
     "check_model",
+    "compose",
     "conv",
     "conv2d_backward",
     "conv2d_forward",
@@ -168,7 +168,7 @@ __all__ = [
     "mse",
     "mse_backward",
     "mse_forward",
-    "network",
+    "modules",
     "numerical_gradient",
     "pool",
     "random_keep_mask",
