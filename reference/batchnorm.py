@@ -120,6 +120,16 @@ def batchnorm_backward(dy, cache):
 
     Returns:
         ``(dx, {"scale": (C,), "bias": (C,)})``.
+
+    Example:
+        >>> params = {"scale": np.ones(2), "bias": np.zeros(2)}
+        >>> state = {"mean": np.zeros(2), "var": np.ones(2)}
+        >>> y, _, cache = batchnorm_forward(params, state, np.array([[0.0, 1.0], [2.0, 5.0]]),
+        ...                                 train=True)
+        >>> dx, dparams = batchnorm_backward(np.ones_like(y), cache)
+        >>> np.round(dx, 12), dparams["bias"]
+        (array([[0., 0.],
+               [0., 0.]]), array([2., 2.]))
     """
     train, axes, m, xc, var, inv_std, x_hat, scale = cache
     dy = np.asarray(dy)

@@ -102,7 +102,15 @@ def _subtree(where: str, tree, name: str, keys: list):
 
 
 def sequential(spec: dict, path: str) -> Module:
-    """The twin of ``funcnet.Sequential``: each child's forward in order, backward reversed."""
+    """The twin of ``funcnet.Sequential``: each child's forward in order, backward reversed.
+
+    Example:
+        >>> spec = {"type": "Sequential", "keys": ["dense_0", "relu_1"],
+        ...         "layers": [{"type": "Dense", "features": 2}, {"type": "Activation",
+        ...                                                       "name": "relu"}]}
+        >>> [child.path for child in sequential(spec, "").children]
+        ['dense_0', 'relu_1']
+    """
     _check_hyperparameters(spec, path, {"keys", "layers"})
     keys, specs = spec.get("keys"), spec.get("layers")
     if not isinstance(keys, list) or not isinstance(specs, list) or len(keys) != len(specs):
@@ -136,6 +144,16 @@ def residual(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.Residual``: the block ``F`` around :mod:`reference.residual`'s pair.
 
     Y = X + F(X);  dX = dY + F'(X)^T dY;  dparams = the block's, under ``"block"``.
+
+    Example:
+        >>> spec = {"type": "Residual", "block": {"type": "Activation", "name": "relu"}}
+        >>> module = residual(spec, "residual_0")
+        >>> module.children[0].path
+        'residual_0/block'
+        >>> y, state, cache = module.forward({"block": {}}, None, np.array([[-1.0, 2.0]]),
+        ...                                  Context())
+        >>> y, module.backward(np.ones((1, 2)), cache)
+        (array([[-1.,  4.]]), (array([[1., 2.]]), {'block': {}}))
     """
     _check_hyperparameters(spec, path, {"block"})
     where = _where(spec, path)
@@ -195,6 +213,13 @@ class Network:
         spec: the model's plain description.
         root: the :class:`Module` of the outermost layer.
         paths: the path of every layer, outermost first (keys of ``extras``).
+
+    Example:
+        >>> net = build({"type": "Dense", "features": 1, "use_bias": False})
+        >>> y, state, cache = net.forward({"w": np.full((2, 1), 3.0)}, np.ones((1, 2)))
+        >>> y, net.backward(np.ones_like(y), cache)[1]
+        (array([[6.]]), {'w': array([[1.],
+               [1.]])})
     """
 
     spec: dict

@@ -17,7 +17,12 @@ from reference import _checks
 
 
 def check_rate(where: str, rate) -> float:
-    """Return ``rate`` as a float after checking it is a drop probability in [0, 1)."""
+    """Return ``rate`` as a float after checking it is a drop probability in [0, 1).
+
+    Example:
+        >>> check_rate("Dropout", 0.25)
+        0.25
+    """
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         raise TypeError(f"{where}: rate must be a real number, got {type(rate).__name__}")
     if not (math.isfinite(rate) and 0 <= rate < 1):
@@ -74,7 +79,14 @@ def dropout_forward(x, keep, *, rate, train=True):
 
 
 def dropout_backward(dy, cache):
-    """dX = dY * keep / (1 - rate) (dX = dY in evaluation). Returns ``(dx, {})``."""
+    """dX = dY * keep / (1 - rate) (dX = dY in evaluation). Returns ``(dx, {})``.
+
+    Example:
+        >>> y, cache = dropout_forward(np.ones((1, 4)), np.array([[1, 0, 1, 0]], bool),
+        ...                            rate=0.5)
+        >>> dropout_backward(np.ones((1, 4)), cache)
+        (array([[2., 0., 2., 0.]]), {})
+    """
     dy = np.asarray(dy)
     if cache is None:
         return dy, {}

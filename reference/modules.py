@@ -117,7 +117,16 @@ def activation(spec: dict, path: str) -> Module:
 
 
 def conv2d(spec: dict, path: str) -> Module:
-    """The twin of ``funcnet.Conv2D``: :func:`reference.conv.conv2d_forward` and backward."""
+    """The twin of ``funcnet.Conv2D``: :func:`reference.conv.conv2d_forward` and backward.
+
+    Example:
+        >>> from reference import Context
+        >>> spec = {"type": "Conv2D", "features": 4, "kernel_size": (3, 3), "padding": "VALID"}
+        >>> params = {"w": np.ones((3, 3, 1, 4)), "b": np.zeros(4)}
+        >>> conv2d(spec, "conv2d_0").forward(params, None, np.ones((2, 5, 5, 1)),
+        ...                                  Context())[0].shape
+        (2, 3, 3, 4)
+    """
     _check_hyperparameters(spec, path, {"features", "kernel_size", "strides", "padding",
                                         "dilation", "use_bias"})
     where = _where(spec, path)
@@ -171,7 +180,14 @@ def _pool(spec: dict, path: str, forward_fn, backward_fn) -> Module:
 
 
 def max_pool2d(spec: dict, path: str) -> Module:
-    """The twin of ``funcnet.MaxPool2D``: :func:`reference.pool.max_pool_forward` and backward."""
+    """The twin of ``funcnet.MaxPool2D``: :func:`reference.pool.max_pool_forward` and backward.
+
+    Example:
+        >>> from reference import Context
+        >>> module = max_pool2d({"type": "MaxPool2D", "window": 2}, "max_pool2d_0")
+        >>> module.forward({}, None, np.ones((1, 4, 4, 3)), Context())[0].shape
+        (1, 2, 2, 3)
+    """
     return _pool(spec, path, max_pool_forward, max_pool_backward)
 
 

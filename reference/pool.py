@@ -75,6 +75,15 @@ def max_pool_backward(dy, cache):
 
     Returns:
         ``(dx, {})`` with ``dx: (N, H, W, C)``.
+
+    Example:
+        >>> y, cache = max_pool_forward(np.arange(16.0).reshape(1, 4, 4, 1), window=2)
+        >>> dx, dparams = max_pool_backward(np.ones_like(y), cache)
+        >>> dx[0, :, :, 0]
+        array([[0., 0., 0., 0.],
+               [0., 1., 0., 1.],
+               [0., 0., 0., 0.],
+               [0., 1., 0., 1.]])
     """
     argmax, cols_shape, (padded_shape, index, pads, in_hw) = cache
     n, oh, ow, kh, kw, c = cols_shape
@@ -122,6 +131,12 @@ def avg_pool_backward(dy, cache):
 
     Returns:
         ``(dx, {})`` with ``dx: (N, H, W, C)``.
+
+    Example:
+        >>> y, cache = avg_pool_forward(np.ones((1, 2, 2, 1)), window=2)
+        >>> avg_pool_backward(np.ones_like(y), cache)[0][0, :, :, 0]
+        array([[0.25, 0.25],
+               [0.25, 0.25]])
     """
     count, cols_shape, (padded_shape, index, pads, in_hw) = cache
     n, oh, ow, kh, kw, c = cols_shape
@@ -150,7 +165,13 @@ def flatten_forward(x):
 
 
 def flatten_backward(dy, cache):
-    """dX = dY.reshape(shape of X). Returns ``(dx, {})``."""
+    """dX = dY.reshape(shape of X). Returns ``(dx, {})``.
+
+    Example:
+        >>> y, cache = flatten_forward(np.ones((2, 3, 4, 5)))
+        >>> flatten_backward(np.ones_like(y), cache)[0].shape
+        (2, 3, 4, 5)
+    """
     return np.asarray(dy).reshape(cache), {}
 
 
@@ -175,7 +196,14 @@ def global_avg_pool_forward(x):
 
 
 def global_avg_pool_backward(dy, cache):
-    """dX[n,i,j,c] = dY[n,c] / (H*W). Returns ``(dx, {})``."""
+    """dX[n,i,j,c] = dY[n,c] / (H*W). Returns ``(dx, {})``.
+
+    Example:
+        >>> y, cache = global_avg_pool_forward(np.ones((1, 2, 2, 1)))
+        >>> global_avg_pool_backward(np.ones_like(y), cache)[0][0, :, :, 0]
+        array([[0.25, 0.25],
+               [0.25, 0.25]])
+    """
     n, h, w, c = cache
     dy = _expect_shape("GlobalAvgPool", dy, (n, c))
     return np.broadcast_to(dy[:, None, None, :] / (h * w), cache).copy(), {}
