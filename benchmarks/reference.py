@@ -20,7 +20,6 @@ when it is set (it selects a slower kernel on this processor).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
@@ -54,15 +53,6 @@ def blas_info() -> str:
         return f"{blas.get('name')} {blas.get('version', '')}".strip()
     except Exception:  # older NumPy: no dict mode
         return "unknown"
-
-
-def _load_twins():
-    """Import the reference modules that register Conv2D/pooling twins, if present."""
-    for name in ("reference.conv", "reference.pool"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
 
 
 def build_cases(model: str, dtype: str, batch: int):
@@ -106,7 +96,6 @@ def build_cases(model: str, dtype: str, batch: int):
 
 def run_reference(models=MODELS, dtypes=DTYPES, batch=128, rounds=20, cnn_rounds=5,
                   warmup=1, log=print) -> dict:
-    _load_twins()
     payload = {"settings": {"batch": batch, "rounds": rounds, "cnn_rounds": cnn_rounds,
                             "warmup": warmup, "loss": LOSS},
                "blas": blas_info(), "results": [], "skipped": [],

@@ -60,7 +60,7 @@ def make_twin(builders=None, losses=None):
         if spec["type"] != "Sequential":
             return registry[spec["type"]](spec, path)
         keys = spec["keys"]
-        children = tuple(build_module(s, reference.network.join(path, k))
+        children = tuple(build_module(s, reference.compose.join(path, k))
                          for k, s in zip(keys, spec["layers"], strict=True))
 
         def forward(params, state, x, ctx):
@@ -141,7 +141,7 @@ def sigmoid_backward_at_output(da, cache):
 
 def mse_backward_missing_one_over_m(dloss, cache):
     """d yhat = 2 (yhat - y) / D (should be / (m D)): the batch's 1/m forgotten."""
-    grad = reference.mse_backward(dloss, cache)
+    grad = reference.losses.mse_backward(dloss, cache)
     return grad * grad.shape[0]
 
 
@@ -153,7 +153,7 @@ BUGS = {
     "wrong transpose in dW": make_twin(builders={
         "Dense": with_backward(reference.REGISTRY["Dense"], dense_backward_wrong_transpose)}),
     "missing 1/m in the loss gradient": make_twin(losses={
-        "mse": reference.activations.Pair(reference.mse_forward,
+        "mse": reference.activations.Pair(reference.losses.mse_forward,
                                           mse_backward_missing_one_over_m)}),
     "wrong tanh derivative (1 - a)": make_twin(builders={
         "Activation": with_backward(reference.REGISTRY["Activation"],

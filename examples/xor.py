@@ -17,7 +17,7 @@ import numpy as np
 
 import funcnet as fn
 from funcnet import data, optim, plot
-from reference import network as ref_network
+from reference import compose as ref_compose
 from reference import optim as ref_optim
 
 LOSS = "binary_cross_entropy_with_logits"  # sigmoid output fused with BCE
@@ -44,10 +44,10 @@ def train_funcnet(model, params, state, x, y, steps, lr):
 def train_reference(spec, params, x, y, steps, lr):
     optimizer = ref_optim.sgd(lr)
     opt_state = optimizer.init(params)
-    net = ref_network.build(spec)
+    net = ref_compose.build(spec)
     losses = []
     for _ in range(steps):
-        value, grads, _ = ref_network.value_and_grad(net, params, x, y, LOSS)
+        value, grads, _ = ref_compose.value_and_grad(net, params, x, y, LOSS)
         params, opt_state = optimizer.update(grads, opt_state, params)
         losses.append(float(value))
     return params, losses
@@ -73,7 +73,7 @@ def main(argv=None):
     ref_params, ref_losses = train_reference(model.spec, start, x, y, steps, args.lr)
 
     fn_logits = np.asarray(model.apply(fn_params, state, x)[0])[:, 0]
-    ref_logits = ref_network.build(model.spec).forward(ref_params, x)[0][:, 0]
+    ref_logits = ref_compose.build(model.spec).forward(ref_params, x)[0][:, 0]
     fn_acc = float(np.mean((fn_logits > 0) == (labels == 1)))
     ref_acc = float(np.mean((ref_logits > 0) == (labels == 1)))
     gap = max(float(np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))) for a, b in

@@ -1,12 +1,33 @@
 """reference: funcnet's NumPy twin, every gradient written out (imports NumPy only).
 
-Layers, activations and losses are ``forward -> (out, cache)`` /
-``backward(dout, cache) -> grads`` pairs with the chain-rule step in a one-line
-docstring. :func:`build` rebuilds a whole funcnet model from ``model.spec`` and takes
-its params tree as is; :func:`check_model` gradient-checks it in one call; ``Value`` is
-a scalar autograd engine; the seeds' gates are ``AddGate``, ``MultiplyGate`` and
-``SigmoidGate``. The conv/pool/dropout/batchnorm/residual twins live in their modules
-(``reference.conv.conv2d_forward``, ...); NumPy optimizers in ``reference.optim``.
+One file per layer family, with the same name as funcnet's, holding its
+``forward -> (out, cache)`` / ``backward(dout, cache) -> grads`` pairs, each with the
+chain-rule step in a one-line docstring:
+
+* ``dense``: ``dense_forward``/``dense_backward``, Z = A_prev @ W + b.
+* ``conv``: ``conv2d_forward``/``conv2d_backward`` by im2col, NHWC images, HWIO kernels.
+* ``pool``: max and average pooling, ``flatten``, ``global_avg_pool``.
+* ``dropout``: inverted dropout driven by an explicit keep-mask.
+* ``batchnorm``: batch normalization over the last axis, with running state.
+* ``residual``: the skip connection Y = X + F(X).
+* ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
+* ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
+
+Composition, apart from the pairs:
+
+* ``compose``: :func:`build` (a whole network from ``model.spec``), :class:`Network`,
+  :func:`value_and_grad`, the Sequential/Residual builders and the one ``REGISTRY``
+  of layer types.
+* ``modules``: the leaf adapters, a spec to a :class:`Module` around a family's pair.
+* ``_module``: :class:`Module`, :class:`Context` and the checks builders share.
+
+And the rest of the lessons:
+
+* ``gradcheck``: :func:`numerical_gradient`, :func:`relative_error`, :func:`check`,
+  :func:`check_model` (a whole model in one call).
+* ``optim``: NumPy optimizers written the textbook way.
+* ``engine``: ``Value``, a scalar autograd engine.
+* ``gates``: the seeds' ``AddGate``, ``MultiplyGate`` and ``SigmoidGate``.
 
 Example:
     >>> import numpy as np, reference
@@ -16,51 +37,30 @@ Example:
     ...                                              np.zeros((3, 1)), "mse")
     >>> sorted(dparams)
     ['b', 'w']
+    >>> a, cache = reference.activations.relu_forward(np.array([-1.0, 2.0]))
+    >>> a
+    array([0., 2.])
 """
 
-# Importing conv, pool, dropout, batchnorm and residual registers their twins in
-# reference.network.REGISTRY, so reference.build knows those layer types.
 from reference import (
     activations,
     batchnorm,
+    compose,
     conv,
+    dense,
     dropout,
     engine,
     gates,
     gradcheck,
-    layers,
     losses,
-    network,
+    modules,
+    optim,
     pool,
     residual,
 )
-from reference.activations import (
-    ACTIVATIONS,
-    identity,
-    identity_backward,
-    identity_forward,
-    leaky_relu,
-    leaky_relu_backward,
-    leaky_relu_forward,
-    log_softmax,
-    log_softmax_backward,
-    log_softmax_forward,
-    relu,
-    relu_backward,
-    relu_forward,
-    sigmoid,
-    sigmoid_backward,
-    sigmoid_forward,
-    softmax,
-    softmax_backward,
-    softmax_forward,
-    tanh,
-    tanh_backward,
-    tanh_forward,
-)
-from reference.batchnorm import batchnorm_backward, batchnorm_forward
-from reference.conv import conv2d_backward, conv2d_forward
-from reference.dropout import dropout_backward, dropout_forward, random_keep_mask
+from reference._module import Context, Module
+from reference.activations import ACTIVATIONS
+from reference.compose import REGISTRY, Network, build, build_module, value_and_grad
 from reference.engine import Value
 from reference.gates import AddGate, MultiplyGate, SigmoidGate
 from reference.gradcheck import (
@@ -70,44 +70,7 @@ from reference.gradcheck import (
     numerical_gradient,
     relative_error,
 )
-from reference.layers import dense_backward, dense_forward
-from reference.losses import (
-    LOSSES,
-    binary_cross_entropy,
-    binary_cross_entropy_backward,
-    binary_cross_entropy_forward,
-    binary_cross_entropy_with_logits,
-    binary_cross_entropy_with_logits_backward,
-    binary_cross_entropy_with_logits_forward,
-    mse,
-    mse_backward,
-    mse_forward,
-    softmax_cross_entropy,
-    softmax_cross_entropy_backward,
-    softmax_cross_entropy_forward,
-    softmax_cross_entropy_with_integer_labels,
-    softmax_cross_entropy_with_integer_labels_backward,
-    softmax_cross_entropy_with_integer_labels_forward,
-)
-from reference.network import (
-    REGISTRY,
-    Context,
-    Module,
-    Network,
-    build,
-    build_module,
-    value_and_grad,
-)
-from reference.pool import (
-    avg_pool_backward,
-    avg_pool_forward,
-    flatten_backward,
-    flatten_forward,
-    global_avg_pool_backward,
-    global_avg_pool_forward,
-    max_pool_backward,
-    max_pool_forward,
-)
+from reference.losses import LOSSES
 
 __all__ = [
     "ACTIVATIONS",
@@ -122,75 +85,24 @@ __all__ = [
     "Value",
     "activations",
     "batchnorm",
-    "avg_pool_backward",
-    "avg_pool_forward",
-    "batchnorm_backward",
-    "batchnorm_forward",
-    "binary_cross_entropy",
-    "binary_cross_entropy_backward",
-    "binary_cross_entropy_forward",
-    "binary_cross_entropy_with_logits",
-    "binary_cross_entropy_with_logits_backward",
-    "binary_cross_entropy_with_logits_forward",
     "build",
     "build_module",
     "check",
     "check_model",
+    "compose",
     "conv",
-    "conv2d_backward",
-    "conv2d_forward",
-    "dense_backward",
-    "dense_forward",
+    "dense",
     "dropout",
-    "dropout_backward",
-    "dropout_forward",
     "engine",
-    "flatten_backward",
-    "flatten_forward",
     "flatten_with_paths",
     "gates",
-    "global_avg_pool_backward",
-    "global_avg_pool_forward",
     "gradcheck",
-    "identity",
-    "identity_backward",
-    "identity_forward",
-    "layers",
-    "leaky_relu",
-    "leaky_relu_backward",
-    "leaky_relu_forward",
-    "log_softmax",
-    "log_softmax_backward",
-    "log_softmax_forward",
     "losses",
-    "max_pool_backward",
-    "max_pool_forward",
-    "mse",
-    "mse_backward",
-    "mse_forward",
-    "network",
+    "modules",
     "numerical_gradient",
+    "optim",
     "pool",
-    "random_keep_mask",
     "relative_error",
-    "relu",
-    "relu_backward",
-    "relu_forward",
     "residual",
-    "sigmoid",
-    "sigmoid_backward",
-    "sigmoid_forward",
-    "softmax",
-    "softmax_backward",
-    "softmax_cross_entropy",
-    "softmax_cross_entropy_backward",
-    "softmax_cross_entropy_forward",
-    "softmax_cross_entropy_with_integer_labels",
-    "softmax_cross_entropy_with_integer_labels_backward",
-    "softmax_cross_entropy_with_integer_labels_forward",
-    "softmax_forward",
-    "tanh",
-    "tanh_backward",
-    "tanh_forward",
     "value_and_grad",
 ]

@@ -1,15 +1,14 @@
 """Activations as forward/backward pairs, the chain-rule step written out.
 
-Every activation ``name`` comes three ways, and the name maps across to
-``funcnet.activations``:
+Every activation ``name`` (the same name as in ``funcnet.activations``) is one pair:
 
-* ``name(z, ...) -> a``: the value alone (same result as ``funcnet.activations.name``);
-* ``name_forward(z, ...) -> (a, cache)``;
+* ``name_forward(z, ...) -> (a, cache)``; ``name_forward(z)[0]`` is the value alone,
+  the same result as ``funcnet.activations.name(z)``;
 * ``name_backward(da, cache) -> dz``: the gradient with respect to ``z`` given the
   upstream gradient ``da`` (same shape as ``z``).
 
 ``ACTIVATIONS[name]`` holds the ``(forward, backward)`` pair. All are stable at
-extreme inputs: ``sigmoid(±1000)`` is exactly 1 or 0 with no overflow, and
+extreme inputs: sigmoid of ±1000 is exactly 1 or 0 with no overflow, and
 softmax/log_softmax subtract the maximum along ``axis`` before exponentiating.
 """
 
@@ -75,7 +74,13 @@ def sigmoid_forward(z):
 
 
 def sigmoid_backward(da, cache):
-    """dz = da * a * (1 - a)."""
+    """dz = da * a * (1 - a).
+
+    Example:
+        >>> _, cache = sigmoid_forward(np.array([0.0]))
+        >>> sigmoid_backward(np.ones(1), cache)
+        array([0.25])
+    """
     a = cache
     return da * a * (1 - a)
 
@@ -156,7 +161,13 @@ def leaky_relu_forward(z, negative_slope: float = 0.01):
 
 
 def leaky_relu_backward(da, cache):
-    """dz = da * (1 if z > 0 else negative_slope)."""
+    """dz = da * (1 if z > 0 else negative_slope).
+
+    Example:
+        >>> _, cache = leaky_relu_forward(np.array([-1.0, 2.0]), negative_slope=0.1)
+        >>> leaky_relu_backward(np.ones(2), cache)
+        array([0.1, 1. ])
+    """
     z, negative_slope = cache
     return np.where(z > 0, da, negative_slope * da)
 
@@ -184,7 +195,13 @@ def softmax_forward(z, axis: int = -1):
 
 
 def softmax_backward(da, cache):
-    """dz = a * (da - sum_j da_j a_j): the Jacobian (diag(a) - a a^T) times da."""
+    """dz = a * (da - sum_j da_j a_j): the Jacobian (diag(a) - a a^T) times da.
+
+    Example:
+        >>> _, cache = softmax_forward(np.array([[0.0, 0.0]]))
+        >>> softmax_backward(np.array([[1.0, 0.0]]), cache)
+        array([[ 0.25, -0.25]])
+    """
     a, axis = cache
     return a * (da - np.sum(da * a, axis=axis, keepdims=True))
 
@@ -213,7 +230,13 @@ def log_softmax_forward(z, axis: int = -1):
 
 
 def log_softmax_backward(da, cache):
-    """dz = da - softmax(z) * sum_j da_j."""
+    """dz = da - softmax(z) * sum_j da_j.
+
+    Example:
+        >>> _, cache = log_softmax_forward(np.array([[0.0, 0.0]]))
+        >>> log_softmax_backward(np.array([[1.0, 0.0]]), cache)
+        array([[ 0.5, -0.5]])
+    """
     p, axis = cache
     return da - p * np.sum(da, axis=axis, keepdims=True)
 
@@ -243,38 +266,3 @@ def get(name: str) -> Pair:
             f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
         )
     return ACTIVATIONS[name]
-
-
-def identity(z):
-    """a = z (the value of :func:`identity_forward` alone)."""
-    return identity_forward(z)[0]
-
-
-def sigmoid(z):
-    """a = 1 / (1 + exp(-z)) (the value of :func:`sigmoid_forward` alone)."""
-    return sigmoid_forward(z)[0]
-
-
-def tanh(z):
-    """a = tanh(z) (the value of :func:`tanh_forward` alone)."""
-    return tanh_forward(z)[0]
-
-
-def relu(z):
-    """a = max(z, 0) (the value of :func:`relu_forward` alone)."""
-    return relu_forward(z)[0]
-
-
-def leaky_relu(z, negative_slope: float = 0.01):
-    """a = z if z > 0 else negative_slope * z (value of :func:`leaky_relu_forward`)."""
-    return leaky_relu_forward(z, negative_slope)[0]
-
-
-def softmax(z, axis: int = -1):
-    """a = exp(z - max z) / sum exp(z - max z) (value of :func:`softmax_forward`)."""
-    return softmax_forward(z, axis)[0]
-
-
-def log_softmax(z, axis: int = -1):
-    """a = z - max z - log sum exp(z - max z) (value of :func:`log_softmax_forward`)."""
-    return log_softmax_forward(z, axis)[0]

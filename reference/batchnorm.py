@@ -7,7 +7,6 @@ too); evaluation uses the running statistics (mean 0, var 1 before any training)
 leaves them unchanged; a training batch with one value per feature raises.
 
 ``params = {"scale": (C,), "bias": (C,)}``, ``state = {"mean": (C,), "var": (C,)}``.
-Importing this module registers the ``"BatchNorm"`` twin in ``reference.network.REGISTRY``.
 """
 
 from __future__ import annotations
@@ -18,10 +17,15 @@ import numbers
 import numpy as np
 
 from reference import _checks
-from reference import network as _network
 
 
-def _hyper(momentum, eps) -> tuple[float, float, str]:
+def check_hyperparameters(momentum, eps) -> tuple[float, float, str]:
+    """Return ``(momentum, eps, where)`` as floats after checking them; ``where`` names the layer.
+
+    Example:
+        >>> check_hyperparameters(0.9, 1e-5)
+        (0.9, 1e-05, 'BatchNorm(momentum=0.9, eps=1e-05)')
+    """
     for name, value in (("momentum", momentum), ("eps", eps)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"BatchNorm: {name} must be a real number, "
@@ -73,7 +77,7 @@ def batchnorm_forward(params, state, x, *, train, momentum=0.9, eps=1e-5):
         (array([[-1., -1.],
                [ 1.,  1.]]), array([0.1, 0.3]))
     """
-    momentum, eps, where = _hyper(momentum, eps)
+    momentum, eps, where = check_hyperparameters(momentum, eps)
     x, scale, bias, running_mean, running_var = _arrays(where, params, state, x)
     axes = tuple(range(x.ndim - 1))
     m = math.prod(x.shape[:-1])
@@ -116,6 +120,16 @@ def batchnorm_backward(dy, cache):
 
     Returns:
         ``(dx, {"scale": (C,), "bias": (C,)})``.
+
+    Example:
+        >>> params = {"scale": np.ones(2), "bias": np.zeros(2)}
+        >>> state = {"mean": np.zeros(2), "var": np.ones(2)}
+        >>> y, _, cache = batchnorm_forward(params, state, np.array([[0.0, 1.0], [2.0, 5.0]]),
+        ...                                 train=True)
+        >>> dx, dparams = batchnorm_backward(np.ones_like(y), cache)
+        >>> np.round(dx, 12), dparams["bias"]
+        (array([[0., 0.],
+               [0., 0.]]), array([2., 2.]))
     """
     train, axes, m, xc, var, inv_std, x_hat, scale = cache
     dy = np.asarray(dy)
@@ -130,22 +144,3 @@ def batchnorm_backward(dy, cache):
     dmu = (-dx_hat * inv_std).sum(axis=axes) + dvar * (-2.0 * xc).mean(axis=axes)
     dx = dx_hat * inv_std + dvar * 2.0 * xc / m + dmu / m
     return dx, dparams
-
-
-def _batchnorm_module(spec: dict, path: str) -> _network.Module:
-    """``reference.build`` twin of ``funcnet.BatchNorm``; needs the state tree."""
-    _network._check_hyperparameters(spec, path, {"momentum", "eps"})
-    momentum, eps, _ = _hyper(spec.get("momentum", 0.9), spec.get("eps", 1e-5))
-    where = _network._where(spec, path)
-
-    def forward(params, state, x, ctx):
-        if state is None:
-            raise ValueError(f"{where}: BatchNorm needs its running statistics; pass "
-                             f"state= (the state tree from funcnet init or the last apply)")
-        return batchnorm_forward(params, state, x, train=ctx.train, momentum=momentum,
-                                 eps=eps)
-
-    return _network.Module(forward, batchnorm_backward, path, spec)
-
-
-_network.REGISTRY["BatchNorm"] = _batchnorm_module

@@ -2,20 +2,15 @@
 
 ``params`` is funcnet's ``Conv2D`` init converted with ``np.asarray``:
 ``{"w": (kh, kw, C, O), "b": (O,)}`` (``"b"`` only with a bias). Strides, dilation and
-padding follow ``reference._windows`` (the same rules as funcnet). Importing this
-module registers the ``"Conv2D"`` twin in ``reference.network.REGISTRY``.
+padding follow ``reference._windows`` (the same rules as funcnet).
 """
 
 from __future__ import annotations
-
-import numbers
-from collections.abc import Mapping
 
 import numpy as np
 
 from reference import _checks
 from reference import _windows as _win
-from reference import network as _network
 
 
 def _conv_params(params) -> tuple[np.ndarray, np.ndarray | None]:
@@ -115,39 +110,3 @@ def conv2d_backward(dy, cache):
     dcols = np.tensordot(dy, w, axes=([3], [3]))
     dxp = _win.col2im(dcols, padded_shape, index)
     return _win.crop_hw(dxp, pads, in_hw), dparams
-
-
-def _conv2d_module(spec: dict, path: str) -> _network.Module:
-    """``reference.build`` twin of ``funcnet.Conv2D`` from its spec."""
-    _network._check_hyperparameters(spec, path, {"features", "kernel_size", "strides",
-                                                 "padding", "dilation", "use_bias"})
-    where = _network._where(spec, path)
-    features, use_bias = spec.get("features"), spec.get("use_bias", True)
-    if isinstance(features, bool) or not isinstance(features, numbers.Integral) or features <= 0:
-        raise ValueError(f"{where}: features must be a positive integer, got {features!r}")
-    if not isinstance(use_bias, bool):
-        raise TypeError(f"{where}: use_bias must be True or False, got {use_bias!r}")
-    kernel_size = _win.int_pair(where, "kernel_size", spec.get("kernel_size"))
-    hyper = {"strides": _win.int_pair(where, "strides", spec.get("strides", 1)),
-             "dilation": _win.int_pair(where, "dilation", spec.get("dilation", 1)),
-             "padding": _win.normalize_padding(where, spec.get("padding", "SAME"))}
-    names = {"w", "b"} if use_bias else {"w"}
-
-    def forward(params, state, x, ctx):
-        del ctx
-        _network._require_empty(where, "state", state)
-        if not isinstance(params, Mapping) or set(params) != names:
-            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-            raise ValueError(f"{where}: params must have keys {sorted(names)} "
-                             f"(use_bias={use_bias}), got {got}")
-        shape = np.shape(params["w"])
-        if len(shape) != 4 or shape[:2] != kernel_size or shape[3] != features:
-            raise ValueError(f"{where}: params['w'] must have shape ({kernel_size[0]}, "
-                             f"{kernel_size[1]}, in, {features}), got {shape}")
-        y, cache = conv2d_forward(dict(params), x, **hyper)
-        return y, {}, cache
-
-    return _network.Module(forward, conv2d_backward, path, spec)
-
-
-_network.REGISTRY["Conv2D"] = _conv2d_module

@@ -3,8 +3,7 @@
 ``rate`` is the probability of dropping a unit. The mask is an input, not drawn here:
 pass the one funcnet used (``funcnet.dropout.dropout_mask``, keys from
 ``funcnet.dropout.dropout_keys``) to replay a training step exactly, or draw one with a
-``np.random.Generator`` (:func:`random_keep_mask`). Importing this module registers
-the ``"Dropout"`` twin in ``reference.network.REGISTRY``.
+``np.random.Generator`` (:func:`random_keep_mask`).
 """
 
 from __future__ import annotations
@@ -15,11 +14,15 @@ import numbers
 import numpy as np
 
 from reference import _checks
-from reference import network as _network
 
 
 def check_rate(where: str, rate) -> float:
-    """Return ``rate`` as a float after checking it is a drop probability in [0, 1)."""
+    """Return ``rate`` as a float after checking it is a drop probability in [0, 1).
+
+    Example:
+        >>> check_rate("Dropout", 0.25)
+        0.25
+    """
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         raise TypeError(f"{where}: rate must be a real number, got {type(rate).__name__}")
     if not (math.isfinite(rate) and 0 <= rate < 1):
@@ -76,7 +79,14 @@ def dropout_forward(x, keep, *, rate, train=True):
 
 
 def dropout_backward(dy, cache):
-    """dX = dY * keep / (1 - rate) (dX = dY in evaluation). Returns ``(dx, {})``."""
+    """dX = dY * keep / (1 - rate) (dX = dY in evaluation). Returns ``(dx, {})``.
+
+    Example:
+        >>> y, cache = dropout_forward(np.ones((1, 4)), np.array([[1, 0, 1, 0]], bool),
+        ...                            rate=0.5)
+        >>> dropout_backward(np.ones((1, 4)), cache)
+        (array([[2., 0., 2., 0.]]), {})
+    """
     dy = np.asarray(dy)
     if cache is None:
         return dy, {}
@@ -85,30 +95,3 @@ def dropout_backward(dy, cache):
         raise ValueError(f"Dropout backward: dy must have the shape of y {keep.shape}, "
                          f"got {dy.shape}")
     return dy * keep / (1.0 - rate), {}
-
-
-def _dropout_module(spec: dict, path: str) -> _network.Module:
-    """``reference.build`` twin of ``funcnet.Dropout``; its training mask comes from extras.
-
-    ``extras[path]`` is the bool keep-mask, or a function ``shape -> keep-mask`` (what
-    ``funcnet.dropout.dropout_masks(model.spec, key)`` gives for every Dropout).
-    """
-    _network._check_hyperparameters(spec, path, {"rate"})
-    where = _network._where(spec, path)
-    rate = check_rate(where, spec.get("rate"))
-
-    def forward(params, state, x, ctx):
-        _network._require_empty(where, "params", params)
-        _network._require_empty(where, "state", state)
-        keep = None
-        if ctx.train and rate > 0:
-            keep = ctx.extra(path, "the keep-mask of this training step "
-                                   "(funcnet.dropout.dropout_masks(model.spec, key))")
-            keep = np.asarray(keep(np.shape(x)) if callable(keep) else keep)
-        y, cache = dropout_forward(x, keep, rate=rate, train=ctx.train)
-        return y, {}, cache
-
-    return _network.Module(forward, dropout_backward, path, spec)
-
-
-_network.REGISTRY["Dropout"] = _dropout_module

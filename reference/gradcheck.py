@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from reference import compose as _compose
 from reference import losses as _losses
-from reference import network as _network
 
 
 def _keystr(keys: tuple) -> str:
@@ -230,11 +230,11 @@ def check_model(spec, params, x, targets, loss: str, *, state=None, train: bool 
                 order: int = 2, check_input: bool = True) -> dict[str, float]:
     """Gradient-check a whole model from its spec in one call (params, and x).
 
-    The analytic gradients come from :func:`reference.network.value_and_grad`, the
+    The analytic gradients come from :func:`reference.compose.value_and_grad`, the
     numerical ones from central differences of the same NumPy forward pass.
 
     Args:
-        spec: ``model.spec`` (or a built :class:`reference.network.Network`).
+        spec: ``model.spec`` (or a built :class:`reference.compose.Network`).
         params: the model's params tree.
         x: ``(N, ...)`` input batch.
         targets: the loss's targets/labels.
@@ -258,14 +258,14 @@ def check_model(spec, params, x, targets, loss: str, *, state=None, train: bool 
         >>> sorted(errors)
         ["['b']", "['w']", 'x']
     """
-    net = spec if isinstance(spec, _network.Network) else _network.build(spec)
+    net = spec if isinstance(spec, _compose.Network) else _compose.build(spec)
     forward_loss = _losses.get(loss).forward
 
     def loss_at(p, xx):
         y, _, _ = net.forward(p, xx, state=state, train=train, extras=extras)
         return forward_loss(y, targets, reduction)[0]
 
-    _, dparams, dx = _network.value_and_grad(net, params, x, targets, loss, state=state,
+    _, dparams, dx = _compose.value_and_grad(net, params, x, targets, loss, state=state,
                                              train=train, extras=extras, reduction=reduction)
     report = _compare(dparams, numerical_gradient(lambda p: loss_at(p, x), params, eps, order))
     if check_input:

@@ -1,9 +1,9 @@
 """Losses as forward/backward pairs, the same names and semantics as ``funcnet.losses``.
 
-Every loss ``name`` comes three ways:
+Every loss ``name`` (the same name as in ``funcnet.losses``) is one pair:
 
-* ``name(predictions, targets, reduction="mean") -> loss``: the value alone;
 * ``name_forward(predictions, targets, reduction="mean") -> (loss, cache)``;
+  ``name_forward(...)[0]`` is the value alone;
 * ``name_backward(dloss, cache) -> dpredictions``: ``dloss`` is a scalar for
   ``"mean"``/``"sum"`` (1.0 to get the gradient of the loss itself) and an ``(N,)``
   vector for ``"none"``.
@@ -349,28 +349,3 @@ def get(name: str) -> Pair:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
     return LOSSES[name]
-
-
-def mse(predictions, targets, reduction: str = "mean"):
-    """mean((y_hat - y)^2) (the value of :func:`mse_forward` alone)."""
-    return mse_forward(predictions, targets, reduction)[0]
-
-
-def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
-    """Sigmoid + BCE on logits (the value of its ``_forward`` alone)."""
-    return binary_cross_entropy_with_logits_forward(logits, labels, reduction)[0]
-
-
-def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: float = 1e-15):
-    """BCE on clipped probabilities (the value of its ``_forward`` alone)."""
-    return binary_cross_entropy_forward(probabilities, labels, reduction, eps)[0]
-
-
-def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
-    """-sum_k y_k log softmax(z)_k (the value of its ``_forward`` alone)."""
-    return softmax_cross_entropy_forward(logits, targets, reduction)[0]
-
-
-def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "mean"):
-    """-log softmax(z)[label] (the value of its ``_forward`` alone)."""
-    return softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction)[0]

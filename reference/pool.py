@@ -5,9 +5,7 @@ Padded cells never take part: max pooling pads with ``-inf``; average pooling di
 each window's sum by the number of input cells under it (not the full window size).
 Explicit padding must be smaller than the window on each side. Max-pool ties: the
 gradient goes to the first maximum in row-major window order (``np.argmax``), which is
-what JAX's ``reduce_window`` max gradient does on CPU. Importing this module registers
-the ``"MaxPool2D"``, ``"AvgPool2D"``, ``"Flatten"`` and ``"GlobalAvgPool"`` twins in
-``reference.network.REGISTRY``.
+what JAX's ``reduce_window`` max gradient does on CPU.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import numpy as np
 
 from reference import _checks
 from reference import _windows as _win
-from reference import network as _network
 
 
 def _pool_setup(kind, x, window, strides, padding, pad_value):
@@ -78,6 +75,15 @@ def max_pool_backward(dy, cache):
 
     Returns:
         ``(dx, {})`` with ``dx: (N, H, W, C)``.
+
+    Example:
+        >>> y, cache = max_pool_forward(np.arange(16.0).reshape(1, 4, 4, 1), window=2)
+        >>> dx, dparams = max_pool_backward(np.ones_like(y), cache)
+        >>> dx[0, :, :, 0]
+        array([[0., 0., 0., 0.],
+               [0., 1., 0., 1.],
+               [0., 0., 0., 0.],
+               [0., 1., 0., 1.]])
     """
     argmax, cols_shape, (padded_shape, index, pads, in_hw) = cache
     n, oh, ow, kh, kw, c = cols_shape
@@ -125,6 +131,12 @@ def avg_pool_backward(dy, cache):
 
     Returns:
         ``(dx, {})`` with ``dx: (N, H, W, C)``.
+
+    Example:
+        >>> y, cache = avg_pool_forward(np.ones((1, 2, 2, 1)), window=2)
+        >>> avg_pool_backward(np.ones_like(y), cache)[0][0, :, :, 0]
+        array([[0.25, 0.25],
+               [0.25, 0.25]])
     """
     count, cols_shape, (padded_shape, index, pads, in_hw) = cache
     n, oh, ow, kh, kw, c = cols_shape
@@ -153,7 +165,13 @@ def flatten_forward(x):
 
 
 def flatten_backward(dy, cache):
-    """dX = dY.reshape(shape of X). Returns ``(dx, {})``."""
+    """dX = dY.reshape(shape of X). Returns ``(dx, {})``.
+
+    Example:
+        >>> y, cache = flatten_forward(np.ones((2, 3, 4, 5)))
+        >>> flatten_backward(np.ones_like(y), cache)[0].shape
+        (2, 3, 4, 5)
+    """
     return np.asarray(dy).reshape(cache), {}
 
 
@@ -178,7 +196,14 @@ def global_avg_pool_forward(x):
 
 
 def global_avg_pool_backward(dy, cache):
-    """dX[n,i,j,c] = dY[n,c] / (H*W). Returns ``(dx, {})``."""
+    """dX[n,i,j,c] = dY[n,c] / (H*W). Returns ``(dx, {})``.
+
+    Example:
+        >>> y, cache = global_avg_pool_forward(np.ones((1, 2, 2, 1)))
+        >>> global_avg_pool_backward(np.ones_like(y), cache)[0][0, :, :, 0]
+        array([[0.25, 0.25],
+               [0.25, 0.25]])
+    """
     n, h, w, c = cache
     dy = _expect_shape("GlobalAvgPool", dy, (n, c))
     return np.broadcast_to(dy[:, None, None, :] / (h * w), cache).copy(), {}
@@ -190,50 +215,3 @@ def _expect_shape(where, dy, shape):
         raise ValueError(f"{where} backward: dy must have the shape of y {tuple(shape)}, "
                          f"got {dy.shape}")
     return dy
-
-
-def _stateless_module(spec, path, forward_fn, backward_fn, hyper) -> _network.Module:
-    where = _network._where(spec, path)
-
-    def forward(params, state, x, ctx):
-        del ctx
-        _network._require_empty(where, "params", params)
-        _network._require_empty(where, "state", state)
-        y, cache = forward_fn(x, **hyper)
-        return y, {}, cache
-
-    return _network.Module(forward, backward_fn, path, spec)
-
-
-def _pool_module(forward_fn, backward_fn):
-    def build(spec: dict, path: str) -> _network.Module:
-        _network._check_hyperparameters(spec, path, {"window", "strides", "padding"})
-        if "window" not in spec:
-            raise ValueError(f"{_network._where(spec, path)}: spec needs a 'window'")
-        hyper = {"window": spec["window"], "strides": spec.get("strides"),
-                 "padding": spec.get("padding", "VALID")}
-        # Validate the hyperparameters now, not at the first forward pass.
-        where = _network._where(spec, path)
-        _win.int_pair(where, "window", hyper["window"])
-        if hyper["strides"] is not None:
-            _win.int_pair(where, "strides", hyper["strides"])
-        _win.normalize_padding(where, hyper["padding"])
-        return _stateless_module(spec, path, forward_fn, backward_fn, hyper)
-
-    return build
-
-
-def _no_hyperparameters(forward_fn, backward_fn):
-    def build(spec: dict, path: str) -> _network.Module:
-        _network._check_hyperparameters(spec, path, set())
-        return _stateless_module(spec, path, forward_fn, backward_fn, {})
-
-    return build
-
-
-_network.REGISTRY.update({
-    "MaxPool2D": _pool_module(max_pool_forward, max_pool_backward),
-    "AvgPool2D": _pool_module(avg_pool_forward, avg_pool_backward),
-    "Flatten": _no_hyperparameters(flatten_forward, flatten_backward),
-    "GlobalAvgPool": _no_hyperparameters(global_avg_pool_forward, global_avg_pool_backward),
-})

@@ -1,50 +1,57 @@
-"""Residual connection ``Y = X + F(X)`` around any block the network can rebuild.
+"""The skip connection of a residual block, ``Y = X + F(X)``, as a forward/backward pair.
 
-The block is itself a :class:`reference.network.Module` (a layer or a Sequential), so
-this twin exists only as a ``reference.build`` adapter; importing this module registers
-``"Residual"`` in ``reference.network.REGISTRY``. Params and state sit under
-``"block"``, as in ``funcnet.Residual``.
+The pair is the addition alone: it takes the block's output ``F(X)`` as an input and
+hands the block its gradient back. Running the block ``F`` (any layer or Sequential the
+network can rebuild) around it is composition, done by the ``"Residual"`` builder in
+``reference.compose``. Params and state sit under ``"block"``, as in ``funcnet.Residual``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-from reference import network as _network
+
+def residual_forward(x, fx):
+    """Y = X + F(X).
+
+    Args:
+        x: ``(N, ...)`` array, the block's input.
+        fx: the block's output ``F(X)``, the shape of ``x``.
+
+    Returns:
+        ``(y, cache)`` with ``y`` the shape of ``x``.
+
+    Example:
+        >>> y, cache = residual_forward(np.ones((1, 2)), np.array([[0.5, -1.0]]))
+        >>> y
+        array([[1.5, 0. ]])
+    """
+    x, fx = np.asarray(x), np.asarray(fx)
+    if fx.shape != x.shape:
+        raise ValueError(
+            f"Residual: the block must keep the shape of its input to be added to it, "
+            f"got input shape {x.shape} and block output shape {fx.shape}"
+        )
+    return x + fx, x.shape
 
 
-def _residual_module(spec: dict, path: str) -> _network.Module:
-    """Y = X + F(X);  dX = dY + F'(X)^T dY;  dparams = the block's, under ``"block"``."""
-    _network._check_hyperparameters(spec, path, {"block"})
-    where = _network._where(spec, path)
-    block = _network.build_module(spec.get("block"), _network.join(path, "block"))
+def residual_backward(dy, cache):
+    """dX_skip = dY;  dF(X) = dY  (the block's backward turns dF(X) into its dX; dX adds both).
 
-    def subtree(tree, name):
-        if not isinstance(tree, Mapping) or set(tree) != {"block"}:
-            got = sorted(tree) if isinstance(tree, Mapping) else type(tree).__name__
-            raise ValueError(f"{where}: {name} must be {{'block': ...}} (as funcnet init "
-                             f"made it), got {got}")
-        return tree["block"]
+    Args:
+        dy: upstream gradient, the shape of ``y``.
+        cache: from :func:`residual_forward`.
 
-    def forward(params, state, x, ctx):
-        block_state = None if state is None else subtree(state, "state")
-        fx, new_block_state, cache = block.forward(subtree(params, "params"), block_state,
-                                                   x, ctx)
-        x = np.asarray(x)
-        if fx.shape != x.shape:
-            raise ValueError(
-                f"{where}: the block must keep the shape of its input to be added to it, "
-                f"got input shape {x.shape} and block output shape {fx.shape}"
-            )
-        return x + fx, {"block": new_block_state}, cache
+    Returns:
+        ``(dx_skip, dfx)``: the gradient along the skip and the one for the block's output.
 
-    def backward(dy, cache):
-        dx_block, dparams = block.backward(dy, cache)
-        return np.asarray(dy) + dx_block, {"block": dparams}
-
-    return _network.Module(forward, backward, path, spec, (block,))
-
-
-_network.REGISTRY["Residual"] = _residual_module
+    Example:
+        >>> _, cache = residual_forward(np.ones(2), np.zeros(2))
+        >>> residual_backward(np.array([1.0, 2.0]), cache)
+        (array([1., 2.]), array([1., 2.]))
+    """
+    dy = np.asarray(dy)
+    if dy.shape != cache:
+        raise ValueError(f"Residual backward: dy must have the shape of y {cache}, "
+                         f"got {dy.shape}")
+    return dy, dy

@@ -3,6 +3,7 @@
 The checks run in a fresh interpreter, since this test process has imported jax already.
 """
 
+import ast
 import json
 import pathlib
 import subprocess
@@ -41,7 +42,38 @@ def test_importing_reference_does_not_import_jax_or_funcnet():
 def test_no_reference_submodule_imports_jax_or_funcnet():
     names = sorted(f"reference.{p.stem}" for p in (REPO / "reference").glob("*.py")
                    if p.stem != "__init__")
-    assert "reference.network" in names and "reference.engine" in names
+    assert "reference.compose" in names and "reference.engine" in names
     report = forbidden_after_import(names)
     offenders = {name: found for name, found in report.items() if found}
     assert not offenders, f"these reference modules import forbidden packages: {offenders}"
+
+
+FAMILIES = ["dense", "conv", "pool", "dropout", "batchnorm", "residual", "activations", "losses"]
+BUILD_MACHINERY = {"reference.compose", "reference.modules", "reference._module"}
+
+
+def test_family_files_match_funcnet_and_hold_pairs_only():
+    """Each layer family has the same file name in both packages, and its reference file
+    neither imports the build machinery nor registers anything when imported."""
+    for name in FAMILIES:
+        assert (REPO / "funcnet" / f"{name}.py").is_file(), name
+        source = (REPO / "reference" / f"{name}.py").read_text()
+        imported = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        assert not imported & BUILD_MACHINERY, (name, imported & BUILD_MACHINERY)
+        assert "REGISTRY" not in source, name
+
+
+def test_registry_is_one_table_in_compose():
+    report = subprocess.run(
+        [sys.executable, "-c", "import reference, reference.compose as c; "
+         "print(reference.REGISTRY is c.REGISTRY, sorted(c.REGISTRY))"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert report.startswith("True ")
+    for layer_type in ["Sequential", "Residual", "Dense", "Activation", "Conv2D", "MaxPool2D",
+                       "AvgPool2D", "Flatten", "GlobalAvgPool", "Dropout", "BatchNorm"]:
+        assert f"'{layer_type}'" in report, layer_type

@@ -14,7 +14,7 @@ def _check_reference(reference) -> None:
     if missing:
         raise TypeError(
             f"check_gradients: reference must be the reference package (the caller's own "
-            f"reference module, passed as reference=...), its network module, or an object "
+            f"reference module, passed as reference=...), its compose module, or an object "
             f"with build(spec) and value_and_grad(net, params, x, targets, loss, ...); got "
             f"{type(reference).__name__} without {missing}"
         )

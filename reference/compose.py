@@ -1,4 +1,4 @@
-"""Rebuild a whole network from a funcnet model's plain description (``model.spec``).
+"""Composition: rebuild a whole network from a funcnet model's description (``model.spec``).
 
     net = reference.build(model.spec)
     y, new_state, cache = net.forward(params, x, state=state, train=False)
@@ -10,7 +10,7 @@ structure as ``params``, with ``{}`` for a parameter-free layer.
 
 Adapter interface (how a layer type gets a NumPy twin)
 ------------------------------------------------------
-``REGISTRY`` maps a spec's ``"type"`` to a builder::
+:data:`REGISTRY` maps a spec's ``"type"`` to a builder::
 
     builder(spec: dict, path: str) -> Module
 
@@ -32,83 +32,32 @@ model that is a single layer). The builder validates the hyperparameters and ret
   which returns the caller's extra input for the layer at ``path`` (``extras[path]``)
   or raises a ValueError naming the path. Extras carry what NumPy cannot reproduce:
   a Dropout twin takes its mask this way (jax.random cannot be replayed in NumPy).
-* Composite layers (Sequential, Residual) build their children with
+* Composite layers (Sequential, Residual, here) build their children with
   :func:`build_module` ``(child_spec, join(path, child_key))`` and list them in
   ``Module.children`` so that :attr:`Network.paths` sees them.
 
-Registering ``REGISTRY["Flatten"] = my_builder`` in the module that defines the twin is
-all it takes (``reference/__init__.py`` imports the twin modules so they register);
-:func:`build` then handles the type anywhere in a model. Builders share these helpers:
-``join(path, key)``, ``_where(spec, path)`` (the layer's name in messages),
-``_check_hyperparameters(spec, path, allowed)`` (unknown spec entries raise TypeError)
-and ``_require_empty(where, name, tree)`` (params/state must be ``{}`` or ``None``).
+The leaf builders live in ``reference.modules``. A new type is one more entry,
+``reference.REGISTRY["Scale"] = build_scale`` (the same dict as this module's
+:data:`REGISTRY`); :func:`build` then handles the type anywhere in a model. Builders
+share the helpers of ``reference._module``: ``join(path, key)``, ``_where(spec, path)``
+(the layer's name in messages), ``_check_hyperparameters(spec, path, allowed)``
+(unknown spec entries raise TypeError) and ``_require_empty(where, name, tree)``
+(params/state must be ``{}`` or ``None``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import numpy as np
 
-from reference import activations as _activations
-from reference import layers as _layers
-from reference import losses as _losses
+from reference import losses, modules
+from reference._module import Context, Module, _check_hyperparameters, _where, join
+from reference.residual import residual_backward, residual_forward
 
-
-@dataclasses.dataclass(frozen=True)
-class Context:
-    """What every layer's forward sees besides params, state and x.
-
-    Attributes:
-        train: training mode (Dropout drops, BatchNorm uses batch statistics).
-        extras: extra inputs keyed by layer path (``{"dropout_1": mask}``).
-    """
-
-    train: bool = False
-    extras: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    def extra(self, path: str, what: str):
-        """Return ``extras[path]``, or raise a ValueError saying ``what`` is missing."""
-        if path not in self.extras:
-            raise ValueError(
-                f"layer {path!r} needs {what}: pass extras={{{path!r}: ...}} to forward "
-                f"(got extras for {sorted(self.extras)})"
-            )
-        return self.extras[path]
-
-
-@dataclasses.dataclass(frozen=True)
-class Module:
-    """One layer's NumPy twin: ``forward``/``backward`` plus where it sits.
-
-    Attributes:
-        forward: ``forward(params, state, x, ctx) -> (y, new_state, cache)``.
-        backward: ``backward(dy, cache) -> (dx, dparams)``.
-        path: the layer's params keys joined by ``"/"``.
-        spec: the layer's plain description.
-        children: sub-layers of a composite layer (Sequential, Residual).
-    """
-
-    forward: Callable
-    backward: Callable
-    path: str
-    spec: dict
-    children: tuple = ()
-
-
-REGISTRY: dict[str, Callable[[dict, str], Module]] = {}
-
-
-def join(path: str, key: str) -> str:
-    """The path of child ``key`` of the layer at ``path``: ``"a/b"`` (``"b"`` at the root)."""
-    return f"{path}/{key}" if path else key
-
-
-def _where(spec: dict, path: str) -> str:
-    return f"{spec.get('type', 'layer')} at {path!r}" if path else str(spec.get("type"))
+__all__ = ["REGISTRY", "Context", "Module", "Network", "build", "build_module", "join",
+           "residual", "sequential", "value_and_grad"]
 
 
 def build_module(spec, path: str = "") -> Module:
@@ -117,11 +66,16 @@ def build_module(spec, path: str = "") -> Module:
     Raises:
         TypeError: if ``spec`` is not a dict (``None`` means a layer with no twin).
         ValueError: if ``spec["type"]`` has no entry in :data:`REGISTRY`.
+
+    Example:
+        >>> module = build_module({"type": "Activation", "name": "tanh"}, "tanh_1")
+        >>> module.path, module.children
+        ('tanh_1', ())
     """
     if spec is None:
         raise TypeError(
             f"reference.build: the layer at {path!r} has spec None: it is a user-written "
-            f"layer with no reference twin; register a builder in reference.network.REGISTRY "
+            f"layer with no reference twin; register a builder in reference.REGISTRY "
             f"and give the layer a spec"
         )
     if not isinstance(spec, dict) or "type" not in spec:
@@ -133,24 +87,30 @@ def build_module(spec, path: str = "") -> Module:
     if layer_type not in REGISTRY:
         raise ValueError(
             f"reference.build: unknown layer type {layer_type!r} at {path!r}; known types: "
-            f"{sorted(REGISTRY)}; add its twin to reference.network.REGISTRY"
+            f"{sorted(REGISTRY)}; add its twin to reference.REGISTRY"
         )
     return REGISTRY[layer_type](spec, path)
 
 
-def _check_hyperparameters(spec: dict, path: str, allowed: set) -> None:
-    unknown = set(spec) - allowed - {"type"}
-    if unknown:
-        raise TypeError(f"{_where(spec, path)}: unexpected spec entries {sorted(unknown)}; "
-                        f"expected {sorted(allowed)}")
+def _subtree(where: str, tree, name: str, keys: list):
+    """``tree`` after checking it is a dict with exactly ``keys`` (as funcnet init made it)."""
+    if not isinstance(tree, Mapping) or set(tree) != set(keys):
+        got = sorted(tree) if isinstance(tree, Mapping) else type(tree).__name__
+        raise ValueError(f"{where}: {name} must be a dict with keys {keys} (as funcnet "
+                         f"init made it), got {got}")
+    return tree
 
 
-def _require_empty(where: str, name: str, tree) -> None:
-    if tree is not None and tree != {}:
-        raise ValueError(f"{where}: expected {name} {{}} (the layer has none), got {tree!r}")
+def sequential(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.Sequential``: each child's forward in order, backward reversed.
 
-
-def _sequential(spec: dict, path: str) -> Module:
+    Example:
+        >>> spec = {"type": "Sequential", "keys": ["dense_0", "relu_1"],
+        ...         "layers": [{"type": "Dense", "features": 2}, {"type": "Activation",
+        ...                                                       "name": "relu"}]}
+        >>> [child.path for child in sequential(spec, "").children]
+        ['dense_0', 'relu_1']
+    """
     _check_hyperparameters(spec, path, {"keys", "layers"})
     keys, specs = spec.get("keys"), spec.get("layers")
     if not isinstance(keys, list) or not isinstance(specs, list) or len(keys) != len(specs):
@@ -161,16 +121,9 @@ def _sequential(spec: dict, path: str) -> Module:
     children = tuple(build_module(s, join(path, k)) for k, s in zip(keys, specs, strict=True))
     where = _where(spec, path)
 
-    def subtree(tree, name):
-        if not isinstance(tree, Mapping) or set(tree) != set(keys):
-            got = sorted(tree) if isinstance(tree, Mapping) else type(tree).__name__
-            raise ValueError(f"{where}: {name} must be a dict with keys {keys} (as funcnet "
-                             f"init made it), got {got}")
-        return tree
-
     def forward(params, state, x, ctx):
-        params = subtree(params, "params")
-        state = None if state is None else subtree(state, "state")
+        params = _subtree(where, params, "params", keys)
+        state = None if state is None else _subtree(where, state, "state", keys)
         new_state, caches = {}, []
         for key, child in zip(keys, children, strict=True):
             child_state = None if state is None else state[key]
@@ -187,63 +140,63 @@ def _sequential(spec: dict, path: str) -> Module:
     return Module(forward, backward, path, spec, children)
 
 
-def _dense(spec: dict, path: str) -> Module:
-    _check_hyperparameters(spec, path, {"features", "use_bias"})
+def residual(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.Residual``: the block ``F`` around :mod:`reference.residual`'s pair.
+
+    Y = X + F(X);  dX = dY + F'(X)^T dY;  dparams = the block's, under ``"block"``.
+
+    Example:
+        >>> spec = {"type": "Residual", "block": {"type": "Activation", "name": "relu"}}
+        >>> module = residual(spec, "residual_0")
+        >>> module.children[0].path
+        'residual_0/block'
+        >>> y, state, cache = module.forward({"block": {}}, None, np.array([[-1.0, 2.0]]),
+        ...                                  Context())
+        >>> y, module.backward(np.ones((1, 2)), cache)
+        (array([[-1.,  4.]]), (array([[1., 2.]]), {'block': {}}))
+    """
+    _check_hyperparameters(spec, path, {"block"})
     where = _where(spec, path)
-    features, use_bias = spec.get("features"), spec.get("use_bias", True)
-    if isinstance(features, bool) or not isinstance(features, numbers.Integral) or features <= 0:
-        raise ValueError(f"{where}: features must be a positive integer, got {features!r}")
-    if not isinstance(use_bias, bool):
-        raise TypeError(f"{where}: use_bias must be True or False, got {use_bias!r}")
+    block = build_module(spec.get("block"), join(path, "block"))
+
+    def block_subtree(tree, name):
+        if not isinstance(tree, Mapping) or set(tree) != {"block"}:
+            got = sorted(tree) if isinstance(tree, Mapping) else type(tree).__name__
+            raise ValueError(f"{where}: {name} must be {{'block': ...}} (as funcnet init "
+                             f"made it), got {got}")
+        return tree["block"]
 
     def forward(params, state, x, ctx):
-        del ctx
-        _require_empty(where, "state", state)
-        if not isinstance(params, Mapping) or set(params) != ({"w", "b"} if use_bias else {"w"}):
-            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-            raise ValueError(f"{where}: params must have keys {['b', 'w'] if use_bias else ['w']}"
-                             f" (use_bias={use_bias}), got {got}")
-        if np.shape(params["w"])[-1:] != (features,):
-            raise ValueError(f"{where}: params['w'] must have shape (in, {features}), got "
-                             f"{np.shape(params['w'])}")
-        y, cache = _layers.dense_forward(dict(params), x)
-        return y, {}, cache
+        block_state = None if state is None else block_subtree(state, "state")
+        fx, new_block_state, block_cache = block.forward(block_subtree(params, "params"),
+                                                         block_state, x, ctx)
+        y, cache = residual_forward(x, fx)
+        return y, {"block": new_block_state}, (block_cache, cache)
 
-    def backward(dy, cache):
-        return _layers.dense_backward(dy, cache)
+    def backward(dy, caches):
+        block_cache, cache = caches
+        dx_skip, dfx = residual_backward(dy, cache)
+        dx_block, dparams = block.backward(dfx, block_cache)
+        return dx_skip + dx_block, {"block": dparams}
 
-    return Module(forward, backward, path, spec)
+    return Module(forward, backward, path, spec, (block,))
 
 
-_ACTIVATION_HYPERPARAMETERS = {"leaky_relu": {"negative_slope"}, "softmax": {"axis"},
-                               "log_softmax": {"axis"}}
-
-
-def _activation(spec: dict, path: str) -> Module:
-    name = spec.get("name")
-    if name not in _activations.ACTIVATIONS:
-        raise ValueError(f"{_where(spec, path)}: unknown activation {name!r}; expected one of "
-                         f"{sorted(_activations.ACTIVATIONS)}")
-    allowed = _ACTIVATION_HYPERPARAMETERS.get(name, set())
-    _check_hyperparameters(spec, path, {"name"} | allowed)
-    hyperparameters = {k: spec[k] for k in allowed if k in spec}
-    pair = _activations.ACTIVATIONS[name]
-    where = _where(spec, path)
-
-    def forward(params, state, x, ctx):
-        del ctx
-        _require_empty(where, "params", params)
-        _require_empty(where, "state", state)
-        y, cache = pair.forward(x, **hyperparameters)
-        return y, {}, cache
-
-    def backward(dy, cache):
-        return pair.backward(dy, cache), {}
-
-    return Module(forward, backward, path, spec)
-
-
-REGISTRY.update({"Sequential": _sequential, "Dense": _dense, "Activation": _activation})
+# Every layer type reference.build knows, by the spec's "type". Add a type by adding an
+# entry (reference.REGISTRY is this dict): REGISTRY["Scale"] = build_scale.
+REGISTRY: dict[str, Callable[[dict, str], Module]] = {
+    "Sequential": sequential,
+    "Residual": residual,
+    "Dense": modules.dense,
+    "Activation": modules.activation,
+    "Conv2D": modules.conv2d,
+    "MaxPool2D": modules.max_pool2d,
+    "AvgPool2D": modules.avg_pool2d,
+    "Flatten": modules.flatten,
+    "GlobalAvgPool": modules.global_avg_pool,
+    "Dropout": modules.dropout,
+    "BatchNorm": modules.batchnorm,
+}
 
 
 def _walk(module: Module):
@@ -260,6 +213,13 @@ class Network:
         spec: the model's plain description.
         root: the :class:`Module` of the outermost layer.
         paths: the path of every layer, outermost first (keys of ``extras``).
+
+    Example:
+        >>> net = build({"type": "Dense", "features": 1, "use_bias": False})
+        >>> y, state, cache = net.forward({"w": np.full((2, 1), 3.0)}, np.ones((1, 2)))
+        >>> y, net.backward(np.ones_like(y), cache)[1]
+        (array([[6.]]), {'w': array([[1.],
+               [1.]])})
     """
 
     spec: dict
@@ -317,6 +277,8 @@ def build(spec) -> Network:
         ...                    {"type": "Activation", "name": "tanh"}]}
         >>> params = {"dense_0": {"w": np.ones((3, 2)), "b": np.zeros(2)}, "tanh_1": {}}
         >>> net = build(spec)
+        >>> net.paths
+        ('', 'dense_0', 'tanh_1')
         >>> y, state, cache = net.forward(params, np.zeros((5, 3)))
         >>> dx, dparams = net.backward(np.ones_like(y), cache)
         >>> {k: sorted(v) for k, v in dparams.items()}
@@ -356,7 +318,7 @@ def value_and_grad(spec, params, x, targets, loss: str, *, state=None, train: bo
         raise ValueError(f"value_and_grad: reduction must be 'mean' or 'sum' (a scalar loss), "
                          f"got {reduction!r}")
     net = spec if isinstance(spec, Network) else build(spec)
-    forward_loss, backward_loss = _losses.get(loss)
+    forward_loss, backward_loss = losses.get(loss)
     y, _, cache = net.forward(params, x, state=state, train=train, extras=extras)
     value, loss_cache = forward_loss(y, targets, reduction)
     dy = backward_loss(np.ones((), dtype=y.dtype), loss_cache)
