@@ -1,6 +1,6 @@
 """Batch normalization over the last axis as a forward/backward pair, with running state.
 
-Same conventions as ``funcnet.batchnorm``: training normalizes with the batch mean and
+Same conventions as ``funcnet.layers.batchnorm``: training normalizes with the batch mean and
 the biased batch variance over every axis but the last and updates
 ``running = momentum * running + (1 - momentum) * batch`` (running variance biased
 too); evaluation uses the running statistics (mean 0, var 1 before any training) and

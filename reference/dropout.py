@@ -1,8 +1,8 @@
 """Inverted dropout as a forward/backward pair, driven by an explicit keep-mask.
 
 ``rate`` is the probability of dropping a unit. The mask is an input, not drawn here:
-pass the one funcnet used (``funcnet.dropout.dropout_mask``, keys from
-``funcnet.dropout.dropout_keys``) to replay a training step exactly, or draw one with a
+pass the one funcnet used (``funcnet.dropout_mask``, keys from
+``funcnet.dropout_keys``) to replay a training step exactly, or draw one with a
 ``np.random.Generator`` (:func:`random_keep_mask`).
 """
 
@@ -70,7 +70,7 @@ def dropout_forward(x, keep, *, rate, train=True):
         return x, None
     if keep is None:
         raise ValueError(f"{where}: training mode needs the keep-mask; pass keep= (the "
-                         f"mask funcnet.dropout.dropout_mask gives for the same key)")
+                         f"mask funcnet.dropout_mask gives for the same key)")
     keep = np.asarray(keep)
     if keep.shape != x.shape or keep.dtype != np.bool_:
         raise ValueError(f"{where}: keep must be a bool array of the shape of x {x.shape}, "

@@ -212,7 +212,7 @@ def dropout(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.Dropout``; its training mask comes from extras.
 
     ``extras[path]`` is the bool keep-mask, or a function ``shape -> keep-mask`` (what
-    ``funcnet.dropout.dropout_masks(model.spec, key)`` gives for every Dropout).
+    ``funcnet.dropout_masks(model, key)`` gives for every Dropout).
 
     Example:
         >>> from reference import Context
@@ -231,7 +231,7 @@ def dropout(spec: dict, path: str) -> Module:
         keep = None
         if ctx.train and rate > 0:
             keep = ctx.extra(path, "the keep-mask of this training step "
-                                   "(funcnet.dropout.dropout_masks(model.spec, key))")
+                                   "(funcnet.dropout_masks(model, key))")
             keep = np.asarray(keep(np.shape(x)) if callable(keep) else keep)
         y, cache = dropout_forward(x, keep, rate=rate, train=ctx.train)
         return y, {}, cache
