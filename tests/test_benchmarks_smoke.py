@@ -59,6 +59,16 @@ def test_step_cost_quick_ladder_starts_at_plain_jax_and_ends_at_funcnet():
     assert all(int(r[3]) > 0 for r in rows)  # an HLO op count for every jitted step
 
 
+def test_step_cost_times_only_the_named_rungs_against_the_baseline():
+    out = _run("step_cost.py", "--quick", "--markdown",
+               "--rung", "lean + funcnet-adam, rate in state", "--baseline", "lean + funcnet-adam")
+    rows = _table_rows(out)
+    assert [r[0] for r in rows] == ["jax", "lean + funcnet-adam",
+                                    "lean + funcnet-adam, rate in state"]
+    assert rows[1][2] == "1.000" and rows[1][5] == "1.000"
+    assert "× lean + funcnet-adam" in out
+
+
 def test_gpu_script_cpu_smoke_prints_every_part(tmp_path):
     out = _run("gpu.py", "--cpu-smoke", "--impls", "funcnet,jax", "--out", str(tmp_path))
     for heading in ("### Peers, batch 128", "### MNIST recipes on a validation split",
