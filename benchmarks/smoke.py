@@ -78,6 +78,17 @@ def step_cost():
     _expect(all(int(r[3]) > 0 for r in rows), "an HLO op count for every jitted step", out)
 
 
+def step_cost_rungs():
+    out = _run("step_cost.py", "--quick", "--markdown", "--rung",
+               "lean + funcnet-adam, rate in state", "--baseline", "lean + funcnet-adam")
+    rows = _table_rows(out)
+    _expect([r[0] for r in rows] == ["jax", "lean + funcnet-adam",
+                                     "lean + funcnet-adam, rate in state"],
+            "only the named rungs after plain jax", out)
+    _expect(rows[1][2] == "1.000" and rows[1][5] == "1.000", "the baseline rung at 1.000", out)
+    _expect("× lean + funcnet-adam" in out, "ratios against the named baseline", out)
+
+
 def gpu():
     with tempfile.TemporaryDirectory() as tmp:
         out = _run("gpu.py", "--cpu-smoke", "--impls", "funcnet,jax", "--out", tmp)
@@ -89,7 +100,8 @@ def gpu():
                 and (pathlib.Path(tmp) / "gpu.md").exists(), "gpu.json and gpu.md", out)
 
 
-CHECKS = {"peers": peers, "epoch": epoch, "step_cost": step_cost, "gpu": gpu}
+CHECKS = {"peers": peers, "epoch": epoch, "step_cost": step_cost,
+          "step_cost_rungs": step_cost_rungs, "gpu": gpu}
 
 
 def main(argv=None):

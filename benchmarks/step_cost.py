@@ -10,6 +10,9 @@ with one more of the things funcnet's step does than the rung before it:
 * ``+guard-cond``: the update skipped through ``lax.cond`` when something is not finite;
 * ``+guard-select``: the same skip as an elementwise ``where`` over params and state;
 * ``+funcnet-adam``: ``funcnet.optim.adam`` in place of ``optax.adam``;
+* ``+funcnet-adam, rate in state``: the same constant rate given as a schedule
+  (``lambda count: 1e-3``), so it is a scalar array carried in the optimizer state (as
+  optax's ``inject_hyperparams`` keeps it) rather than a float the step is compiled with;
 
 and then funcnet itself: ``fn.make_step`` (guard on and off). Each rung is timed as a
 jitted step (one call per step) and as a whole epoch in one ``lax.scan`` (the way
@@ -18,6 +21,13 @@ the number of HLO operations XLA left after fusion (outside fused computations),
 rough count of the kernels a step launches.
 
     PYTHONPATH=. python benchmarks/step_cost.py --markdown
+
+``--rung NAME`` (repeatable) times only the named rungs (``jax`` and the ratio baseline
+are always kept) and ``--baseline NAME`` puts the ratios against another rung, e.g. the
+learning-rate comparison alone::
+
+    python benchmarks/step_cost.py --rung "lean + funcnet-adam" \
+        --rung "lean + funcnet-adam, rate in state" --baseline "lean + funcnet-adam"
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ class Rung(NamedTuple):
     finite: str | None = None  # None, "leaves" (a flag per leaf) or "flag" (one flag)
     guard: str | None = None  # None, "cond" or "select"
     funcnet_adam: bool = False
+    rate_in_state: bool = False  # funcnet-adam's constant rate given as a schedule
 
 
 RUNGS = (
@@ -62,7 +73,15 @@ RUNGS = (
          guard="select"),
     Rung("lean + funcnet-adam", mask=True, accuracy="max", finite="flag", guard="select",
          funcnet_adam=True),
+    Rung("lean + funcnet-adam, rate in state", mask=True, accuracy="max", finite="flag",
+         guard="select", funcnet_adam=True, rate_in_state=True),
 )
+
+
+def rung_optimizer(rung: Rung):
+    if rung.rate_in_state:
+        return funcnet.optim.adam(lambda count: 1e-3)
+    return funcnet.optim.adam(1e-3) if rung.funcnet_adam else optax.adam(1e-3)
 
 
 def init_params(key):
@@ -231,13 +250,19 @@ def funcnet_epoch_case(guard, x_all, y_all, batch):
     return run, None
 
 
-def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=print) -> dict:
+def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=print,
+               only=None, baseline="jax") -> dict:
+    """Time the rungs (all, or those named in ``only`` plus ``jax`` and ``baseline``);
+    ratios are against ``baseline``."""
+    def wanted(name):
+        return only is None or name in (*only, "jax", baseline)
+
     x, y = data(batch, batch)
     mask = jnp.ones((batch,), jnp.float32)
     x_all, y_all = data(batch, n, seed=1)
     steps, epochs, kernels = {}, {}, {}
-    for rung in RUNGS:
-        tx = funcnet.optim.adam(1e-3) if rung.funcnet_adam else optax.adam(1e-3)
+    for rung in (r for r in RUNGS if wanted(r.name)):
+        tx = rung_optimizer(rung)
         body = make_body(rung, tx)
         params = init_params(jax.random.key(0))
         steps[rung.name], k_step = step_case(body, params, tx.init(params), x, y, mask)
@@ -246,7 +271,7 @@ def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=prin
                                                 batch)
         kernels[rung.name] = (k_step, k_epoch)
         log(f"[step_cost] built {rung.name}: {k_step} / {k_epoch} HLO ops")
-        if rung.name.startswith("lean"):
+        if rung.name.startswith("lean") and wanted(rung.name + ", carried sums"):
             params = init_params(jax.random.key(0))
             name = rung.name + ", carried sums"
             steps[name], epochs[name] = steps[rung.name], None
@@ -255,6 +280,8 @@ def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=prin
             kernels[name] = (k_step, k_epoch)
     for guard in (True, False):
         name = "funcnet" + ("" if guard else "-noguard")
+        if not wanted(name):
+            continue
         steps[name], k_step = funcnet_step_case(guard, x, y)
         epochs[name], _ = funcnet_epoch_case(guard, x_all, y_all, batch)
         kernels[name] = (k_step, None)
@@ -271,13 +298,13 @@ def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=prin
         rows.append({
             "rung": name, "step_s": s, "epoch_s": e,
             "step_ratio": _common.paired_ratio(step_samples[name]["seconds"],
-                                               step_samples["jax"]["seconds"]),
+                                               step_samples[baseline]["seconds"]),
             "epoch_ratio": _common.paired_ratio(epoch_samples[name]["seconds"],
-                                                epoch_samples["jax"]["seconds"]),
+                                                epoch_samples[baseline]["seconds"]),
             "step_ops": kernels[name][0], "epoch_ops": kernels[name][1],
         })
     return {"settings": {"batch": batch, "n": n, "rounds": rounds, "reps": reps,
-                         "epoch_rounds": epoch_rounds},
+                         "epoch_rounds": epoch_rounds, "baseline": baseline},
             "results": rows, "environment": _common.environment()}
 
 
@@ -287,9 +314,10 @@ def markdown(payload) -> str:
              f"{r['epoch_ratio']['median']:.3f}", _common.fmt(r["epoch_ops"])]
             for r in payload["results"]]
     s = payload["settings"]
+    times = f"× {s.get('baseline', 'jax')}"
     return "\n".join([
-        _common.markdown_table(["rung", "step µs", "× jax", "HLO ops (step)",
-                                "scan epoch ms", "× jax", "HLO ops (epoch)"], rows), "",
+        _common.markdown_table(["rung", "step µs", times, "HLO ops (step)",
+                                "scan epoch ms", times, "HLO ops (epoch)"], rows), "",
         f"- batch {s['batch']}, {s['n']} samples per epoch; {s['rounds']} rounds of "
         f"{s['reps']} steps, {s['epoch_rounds']} rounds of one epoch; ratios are medians "
         f"of per-round ratios",
@@ -305,11 +333,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", default=None)
+    names = [r.name for r in RUNGS] + ["funcnet", "funcnet-noguard"]
+    names += [r.name + ", carried sums" for r in RUNGS if r.name.startswith("lean")]
+    parser.add_argument("--rung", action="append", choices=names, default=None,
+                        help="time only this rung (repeatable; jax and --baseline are kept)")
+    parser.add_argument("--baseline", default="jax", choices=names,
+                        help="the rung the ratios are against")
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.rounds, args.epoch_rounds = 2048, 2, 1
     payload = run_ladder(args.batch, args.n, args.rounds, epoch_rounds=args.epoch_rounds,
-                         log=lambda m: print(m, file=sys.stderr, flush=True))
+                         log=lambda m: print(m, file=sys.stderr, flush=True),
+                         only=args.rung, baseline=args.baseline)
     _common.finish_environment(payload["environment"])
     if args.json:
         _common.write_json(args.json, payload)

@@ -601,7 +601,7 @@ def test_restore_latest_raises_on_a_corrupted_newest_checkpoint(tmp_path):
 
 
 def test_a_constant_learning_rate_state_round_trips_without_like(tmp_path):
-    # funcnet keeps a float rate as an array-free static node; the manifest carries it.
+    # a float rate is a ScaleByLearningRateState of scalar arrays, like a schedule's
     from funcnet import optim
 
     params = {"w": jnp.arange(3.0)}
@@ -610,17 +610,42 @@ def test_a_constant_learning_rate_state_round_trips_without_like(tmp_path):
     checkpoint.save(path, tree)
     loaded, _ = checkpoint.load(path)
     assert jax.tree.structure(loaded) == jax.tree.structure(tree)
-    assert loaded["opt_state"][1] == optim.ConstantLearningRate(0.1)
-    # with like, like's static values are the ones rebuilt (its arrays come from the file)
-    like = {"opt_state": optim.adam(0.5).init(params)}
-    loaded, _ = checkpoint.load(path, like=like)
-    assert loaded["opt_state"][1] == optim.ConstantLearningRate(0.5)
-    # a crafted manifest cannot turn the node into an arbitrary class
+    assert isinstance(loaded["opt_state"][1], optim.ScaleByLearningRateState)
+    assert float(optim.current_learning_rate(loaded["opt_state"])) == np.float32(0.1)
+
+
+def _with_static_rate_node(path, params):
+    """Write ``path`` as funcnet before one-lr wrote an ``adam(0.1)`` state: the rate an
+    array-free "static" ConstantLearningRate node, with no leaves of its own."""
+    from funcnet import optim
+
+    checkpoint.save(path, {"params": params, "opt_state": optim.adam(0.1).init(params)})
     manifest, members = read_raw(path)
-    static = manifest["tree"]["children"][0]["children"][1]
-    assert static["kind"] == "static"
-    static.update(module="os", qualname="system")
+    opt_node = manifest["tree"]["children"][0]
+    opt_node["children"][1] = {"kind": "static", "module": "funcnet.optim.transforms",
+                               "qualname": "ConstantLearningRate",
+                               "fields": {"learning_rate": 0.1}}
+    for name in ("['opt_state'][1].count", "['opt_state'][1].learning_rate"):
+        del members[name]
+    manifest["leaves"] = [r for r in manifest["leaves"] if r["name"] in members]
     write_raw(path, manifest, members)
-    with pytest.raises(CheckpointError, match=r"dataclass os\.system .* is not from an "
-                                              r"allowed module"):
+
+
+def test_a_checkpoint_with_the_old_static_learning_rate_node_is_refused_by_name(tmp_path):
+    from funcnet import optim
+
+    params = {"w": jnp.arange(3.0)}
+    path = tmp_path / "old.npz"
+    _with_static_rate_node(path, params)
+    with pytest.raises(CheckpointError, match=r"the checkpoint has a static node "
+                                              r"funcnet\.optim\.transforms\.ConstantLearning"
+                                              r"Rate at \['opt_state'\]\[1\], a kind of node "
+                                              r"this version of funcnet does not read"):
         checkpoint.load(path)
+    like = {"params": params, "opt_state": optim.adam(0.1).init(params)}
+    with pytest.raises(CheckpointError, match=r"does not match like: at \['opt_state'\]\[1\] "
+                                              r"the checkpoint has a static node funcnet\.optim"
+                                              r"\.transforms\.ConstantLearningRate but like has "
+                                              r"a NamedTuple funcnet\.optim\.transforms\."
+                                              r"ScaleByLearningRateState"):
+        checkpoint.load(path, like=like)

@@ -271,8 +271,8 @@ def test_fit_refuses_a_schedule_whose_first_rate_is_negative(key):
 
 
 def test_resuming_with_another_constant_rate_records_and_uses_the_new_rate(key):
-    # A float rate is static optimizer state; a state made with another rate must not
-    # go on reporting (or be taken for) the old one.
+    # A state made with another rate must not go on reporting (or be taken for) the old
+    # one: the optimizer's own rate is used and recorded.
     x, y = _problem(n=16)
     model = fn.Sequential([fn.Dense(3)])
     params, state = model.init(key, (3,))
@@ -283,12 +283,11 @@ def test_resuming_with_another_constant_rate_records_and_uses_the_new_rate(key):
                     epochs=2, batch_size=8, key=key, opt_state=first.opt_state)
     assert second.history["learning_rate"] == [1e-4, 1e-4]
     assert float(fn.optim.current_learning_rate(second.opt_state)) == 1e-4
-    # the same run from a state made with 1e-4 in the first place
-    fresh = fn.optim.adam(1e-4).init(first.params)
-    restamped = jax.tree.unflatten(jax.tree.structure(fresh),
-                                   jax.tree.leaves(first.opt_state))
+    # the same run from the same state with 1e-4 recorded in it in the first place
+    recorded = first.opt_state[:-1] + (first.opt_state[-1]._replace(
+        learning_rate=jnp.asarray(1e-4, first.opt_state[-1].learning_rate.dtype)),)
     third = fn.fit(model, first.params, first.state, fn.optim.adam(1e-4), (x, y),
-                   epochs=2, batch_size=8, key=key, opt_state=restamped)
+                   epochs=2, batch_size=8, key=key, opt_state=recorded)
     for a, b in zip(jax.tree.leaves(second.params), jax.tree.leaves(third.params),
                     strict=True):
         np.testing.assert_array_equal(a, b)

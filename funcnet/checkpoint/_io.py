@@ -10,7 +10,13 @@ import numpy as np
 from funcnet.checkpoint._file import _fspath, _read, _write_sealed
 from funcnet.checkpoint._format import FORMAT, MANIFEST, VERSION, CheckpointError
 from funcnet.checkpoint._leaves import _from_storage, _json_ready, _spec, _to_storage
-from funcnet.checkpoint._tree import _decode, _first_difference, _flatten, _NeedsLike
+from funcnet.checkpoint._tree import (
+    _decode,
+    _first_difference,
+    _flatten,
+    _NeedsLike,
+    _Unreadable,
+)
 
 
 def save(path, tree, metadata=None) -> str:
@@ -33,11 +39,14 @@ def save(path, tree, metadata=None) -> str:
         TypeError: a leaf, dict key or metadata value that cannot be stored.
 
     Example:
+        >>> import os, tempfile
+        >>> import jax.numpy as jnp, optax
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
         >>> params = {"dense": {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}}
         >>> opt_state = optax.adam(1e-3).init(params)
-        >>> save("run.npz", {"params": params, "opt_state": opt_state}, {"epoch": 1})
-        'run.npz'
-        >>> sorted(np.load("run.npz"))[:2]
+        >>> save(path, {"params": params, "opt_state": opt_state}, {"epoch": 1}) == path
+        True
+        >>> sorted(np.load(path))[:2]
         ["['opt_state'][0].count", "['opt_state'][0].mu['dense']['b']"]
     """
     path = _fspath("checkpoint.save", path)
@@ -63,10 +72,9 @@ def load(path, like=None):
         path: the checkpoint file.
         like: optional template tree (arrays, ``jax.ShapeDtypeStruct`` or numbers as
             leaves). When given, the checkpoint must have the same structure, shapes and
-            dtypes, and the tree is rebuilt with ``like``'s node types (and ``like``'s
-            array-free static nodes, such as a ``ConstantLearningRate``, with their
-            values). Without it the tree is rebuilt from the file: dicts, lists, tuples,
-            None, optax/funcnet NamedTuples and funcnet's static dataclass nodes.
+            dtypes, and the tree is rebuilt with ``like``'s node types. Without it the
+            tree is rebuilt from the file: dicts, lists, tuples, None and optax/funcnet
+            NamedTuples.
 
     Returns:
         ``(tree, metadata)``: leaves as ``jax.Array`` (typed keys as key arrays), and
@@ -120,7 +128,7 @@ def load(path, like=None):
         metadata = manifest["metadata"]
     except CheckpointError:
         raise
-    except _NeedsLike as e:
+    except (_NeedsLike, _Unreadable) as e:
         raise CheckpointError(f"{path}: {e}") from None
     except (KeyError, TypeError, ValueError, StopIteration) as e:
         raise CheckpointError(f"{path}: malformed manifest ({type(e).__name__}: {e})") from e

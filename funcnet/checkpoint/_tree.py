@@ -1,10 +1,8 @@
-"""Pytree <-> JSON manifest node: flattening, NamedTuple and static-dataclass rebuild
-(allow-listed modules), and the first difference between a checkpoint's tree and a
-``like`` template."""
+"""Pytree <-> JSON manifest node: flattening, NamedTuple rebuild (allow-listed modules),
+and the first difference between a checkpoint's tree and a ``like`` template."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 import jax
@@ -43,33 +41,12 @@ def _encode(x, path, items):
                 "children": [_encode(c, path + (jax.tree_util.GetAttrKey(f),), items)
                              for f, c in zip(kind._fields, x, strict=True)]}
     children, treedef = jax.tree_util.tree_flatten_with_path(x, is_leaf=lambda y: y is not x)
-    static = _static_fields(x, treedef)
-    if static is not None:
-        # A node with no arrays whose data is its structure (``register_static``, e.g.
-        # funcnet.optim.ConstantLearningRate): its fields go into the manifest.
-        return {"kind": "static", "module": kind.__module__, "qualname": kind.__qualname__,
-                "fields": static}
     if treedef.num_nodes == 1 and treedef.num_leaves == 1:
         items.append((jax.tree_util.keystr(path) or ROOT, x))
         return {"kind": "leaf"}
     return {"kind": "custom", "type": f"{kind.__module__}.{kind.__qualname__}",
             "keys": [jax.tree_util.keystr(p) for p, _ in children],
             "children": [_encode(c, path + p, items) for p, c in children]}
-
-
-def _static_fields(x, treedef):
-    """``{field: value}`` of a leafless dataclass node from an allowed module whose fields
-    are JSON scalars, else None."""
-    kind = type(x)
-    if treedef.num_leaves or not dataclasses.is_dataclass(x) or isinstance(x, type):
-        return None
-    if not any(kind.__module__ == m or kind.__module__.startswith(m + ".")
-               for m in _ALLOWED_MODULES):
-        return None
-    fields = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
-    if not all(v is None or isinstance(v, bool | int | float | str) for v in fields.values()):
-        return None
-    return fields
 
 
 def _where(path) -> str:
@@ -111,15 +88,11 @@ def _decode(node, leaves, path):
         cls = _namedtuple_class(node, path)
         return cls(*[_decode(c, leaves, path + _key(jax.tree_util.GetAttrKey(f)))
                      for f, c in zip(node["fields"], node["children"], strict=True)])
-    if kind == "static":
-        cls = _import_class(node, path, "dataclass")
-        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)
-                and (cls.__module__, cls.__qualname__) == (node["module"], node["qualname"])
-                and [f.name for f in dataclasses.fields(cls)] == list(node["fields"])):
-            raise _NeedsLike(f"{node['module']}.{node['qualname']} at {_where(path)} is not a "
-                             f"dataclass with fields {list(node['fields'])}; pass like=<a "
-                             f"tree of the same structure>")
-        return cls(**node["fields"])
+    if kind != "custom":
+        raise _Unreadable(f"the checkpoint has a {_describe(node)} at {_where(path)}, a kind "
+                          f"of node this version of funcnet does not read (written by an "
+                          f"older version?); its arrays are still in the file, named by "
+                          f"path (numpy.load lists them)")
     raise _NeedsLike(f"the {node['type']} node at {path or 'the root'} cannot be rebuilt "
                      f"from the file alone; pass like=<a tree of the same structure> to load it")
 
@@ -128,13 +101,17 @@ class _NeedsLike(Exception):
     pass
 
 
-def _import_class(node, path, what):
+class _Unreadable(Exception):
+    """A node this version cannot rebuild, with or without ``like``."""
+
+
+def _namedtuple_class(node, path):
     module, qualname = node["module"], node["qualname"]
     name = f"{module}.{qualname}"
     allowed = any(module == m or module.startswith(m + ".") for m in _ALLOWED_MODULES)
     parts = qualname.split(".")
     if not allowed or any(not p.isidentifier() or p.startswith("__") for p in parts):
-        raise _NeedsLike(f"the {what} {name} at {_where(path)} is not from an allowed "
+        raise _NeedsLike(f"the NamedTuple {name} at {_where(path)} is not from an allowed "
                          f"module ({', '.join(_ALLOWED_MODULES)}), so it is not imported; "
                          f"pass like=<a tree of the same structure> to load it")
     try:
@@ -142,15 +119,8 @@ def _import_class(node, path, what):
         for p in parts:
             cls = getattr(cls, p)
     except (ImportError, AttributeError) as e:
-        raise _NeedsLike(f"cannot import the {what} {name} at {_where(path)} ({e}); "
+        raise _NeedsLike(f"cannot import the NamedTuple {name} at {_where(path)} ({e}); "
                          f"pass like=<a tree of the same structure> to load it") from None
-    return cls
-
-
-def _namedtuple_class(node, path):
-    module, qualname = node["module"], node["qualname"]
-    name = f"{module}.{qualname}"
-    cls = _import_class(node, path, "NamedTuple")
     if not (isinstance(cls, type) and issubclass(cls, tuple)
             and getattr(cls, "_fields", None) == tuple(node["fields"])
             and cls.__module__ == module and cls.__qualname__ == qualname):
@@ -167,12 +137,6 @@ def _first_difference(stored, wanted, path):
     kind = stored["kind"]
     if kind in ("leaf", "none"):
         return None
-    if kind == "static":
-        # same class; its values (e.g. a learning rate) are data, like's win with like
-        return (None if (stored["module"], stored["qualname"]) == (wanted["module"],
-                                                                  wanted["qualname"])
-                else f"at {_where(path)} the checkpoint has a {_describe(stored)} "
-                     f"but like has a {_describe(wanted)}")
     if kind == "namedtuple" and (stored["module"], stored["qualname"], stored["fields"]) != (
             wanted["module"], wanted["qualname"], wanted["fields"]):
         return (f"at {_where(path)} the checkpoint has a {_describe(stored)} "
@@ -211,6 +175,6 @@ def _describe(node) -> str:
         return f"NamedTuple {node['module']}.{node['qualname']}{tuple(node['fields'])}"
     if node["kind"] == "custom":
         return node["type"]
-    if node["kind"] == "static":
-        return f"{node['module']}.{node['qualname']}"
+    if "qualname" in node:  # a kind not written any more, e.g. an older version's "static"
+        return f"{node['kind']} node {node['module']}.{node['qualname']}"
     return {"leaf": "leaf (array)", "none": "None"}.get(node["kind"], node["kind"])

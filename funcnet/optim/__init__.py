@@ -36,7 +36,6 @@ from funcnet.optim.schedules import (
     warmup_cosine_decay_schedule,
 )
 from funcnet.optim.transforms import (
-    ConstantLearningRate,
     ScaleByAdamState,
     ScaleByLearningRateState,
     ScaleByRmsState,
@@ -49,7 +48,6 @@ from funcnet.optim.transforms import (
 from funcnet.optim.weight_decay import add_decayed_weights
 
 __all__ = [
-    "ConstantLearningRate",
     "ScaleByAdamState",
     "ScaleByLearningRateState",
     "ScaleByRmsState",

@@ -7,10 +7,9 @@ per transform, the learning-rate state last. A training step is::
     params = apply_updates(params, updates)
 
 ``learning_rate`` is a float > 0 or a schedule (``funcnet.optim.schedules``); the
-value in use is in the state, read with ``current_learning_rate(opt_state)``. The
-learning-rate state ``lr`` is a ``ConstantLearningRate`` for a float (no arrays: the
-optimizer state has exactly optax's arrays) and a ``ScaleByLearningRateState`` (step
-count and last rate) for a schedule.
+value in use is in the state, read with ``current_learning_rate(opt_state)``: a
+``ScaleByLearningRateState`` (step count and last rate, scalar arrays) for a float and a
+schedule alike.
 """
 
 from __future__ import annotations
@@ -54,11 +53,11 @@ def sgd(learning_rate: float | Schedule) -> optax.GradientTransformation:
         learning_rate: a float > 0 or a schedule.
 
     Returns:
-        An ``optax.GradientTransformation``; state ``(lr,)``, where ``lr`` is a
-        ``ConstantLearningRate`` for a float rate, a ``ScaleByLearningRateState`` for a
-        schedule.
+        An ``optax.GradientTransformation``; state ``(ScaleByLearningRateState,)``.
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from funcnet.optim import apply_updates
         >>> opt = sgd(0.1)
         >>> params = {"x": jnp.array([-2.0])}
         >>> grads = {"x": 2 * (params["x"] - 1)}          # f(x) = (x - 1)^2
@@ -98,9 +97,11 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
 
     Returns:
         An ``optax.GradientTransformation``; state ``(TraceState,
-        lr)``.
+        ScaleByLearningRateState)``.
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from funcnet.optim import apply_updates
         >>> opt = momentum(0.1, beta=0.9)
         >>> params = {"x": jnp.array([-2.0])}
         >>> opt_state = opt.init(params)
@@ -137,9 +138,10 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByRmsState,
-        lr)``.
+        ScaleByLearningRateState)``.
 
     Example:
+        >>> import jax.numpy as jnp
         >>> opt = rmsprop(0.01)
         >>> params = {"w": jnp.zeros(3)}
         >>> updates, opt_state = opt.update({"w": jnp.ones(3)}, opt.init(params))
@@ -172,9 +174,11 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState,
-        lr)``.
+        ScaleByLearningRateState)``.
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from funcnet.optim import current_learning_rate
         >>> opt = adam(1e-3)
         >>> params = {"w": jnp.zeros(2)}
         >>> opt_state = opt.init(params)
@@ -212,9 +216,10 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState, EmptyState,
-        lr)``. Its ``update`` needs ``params``.
+        ScaleByLearningRateState)``. Its ``update`` needs ``params``.
 
     Example:
+        >>> import jax.numpy as jnp
         >>> no_bias_decay = lambda params: {"w": True, "b": False}
         >>> opt = adamw(1e-3, weight_decay=1e-2, mask=no_bias_decay)
         >>> params = {"w": jnp.ones(2), "b": jnp.ones(2)}

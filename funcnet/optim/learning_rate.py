@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
-from funcnet.optim.transforms import (
-    ConstantLearningRate,
-    ScaleByLearningRateState,
-    _float_dtype,
-)
+from funcnet.optim.transforms import ScaleByLearningRateState
 
 
 def _recorded_rate(node):
@@ -17,8 +12,6 @@ def _recorded_rate(node):
     the state of ``optax.inject_hyperparams`` with a ``learning_rate`` hyperparameter."""
     if isinstance(node, ScaleByLearningRateState):
         return node.learning_rate
-    if isinstance(node, ConstantLearningRate):
-        return jnp.asarray(node.learning_rate, _float_dtype())
     if isinstance(node, tuple) and "hyperparams" in getattr(node, "_fields", ()):
         hyperparams = node.hyperparams
         if isinstance(hyperparams, dict) and "learning_rate" in hyperparams:
@@ -43,6 +36,8 @@ def current_learning_rate(opt_state) -> jax.Array:
         rate the first update will use).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> import optax
         >>> from funcnet import optim
         >>> opt = optax.chain(optax.clip_by_global_norm(1.0), optim.adam(1e-3))
         >>> round(float(current_learning_rate(opt.init({"w": jnp.zeros(2)}))), 6)

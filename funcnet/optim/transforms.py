@@ -9,8 +9,7 @@ its optax namesake give the same numbers.
 
 Updates ``u`` from gradients ``g`` (state in brackets):
 
-* ``scale_by_learning_rate``: ``u = -lr_t g``  (count, learning_rate; nothing for a
-  float rate)
+* ``scale_by_learning_rate``: ``u = -lr_t g``  (count, learning_rate)
 * ``trace``: ``v = (1 - d) g + beta v``; ``u = v``, or ``(1 - d) g + beta v`` for
   Nesterov  (trace)
 * ``scale_by_rms``: ``nu = decay nu + (1 - decay) g^2``; ``u = g / sqrt(nu + eps)``  (nu)
@@ -23,7 +22,6 @@ in ``funcnet.optim.clipping``, ``add_decayed_weights`` in ``funcnet.optim.weight
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -54,23 +52,6 @@ class ScaleByLearningRateState(NamedTuple):
 
     count: jax.Array
     learning_rate: jax.Array
-
-
-@jax.tree_util.register_static
-@dataclasses.dataclass(frozen=True)
-class ConstantLearningRate:
-    """State of :func:`scale_by_learning_rate` for a constant (float) rate.
-
-    A pytree with no arrays: the rate is part of the tree's structure, so the compiled
-    step multiplies by a constant, and the state adds nothing for ``jax.jit`` to pass
-    in and out on every step (as optax's own ``adam(0.1)`` keeps no rate either).
-    :func:`current_learning_rate` reads it like any other.
-
-    Attributes:
-        learning_rate: the rate, a Python float.
-    """
-
-    learning_rate: float
 
 
 class TraceState(NamedTuple):
@@ -110,17 +91,16 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
 
     The learning rate at step ``t`` (``t = 0`` on the first update) is ``learning_rate``
     itself when it is a float, or ``learning_rate(t)`` when it is a schedule (see
-    ``funcnet.optim.schedules``). The value used is recorded in the state, readable
-    with :func:`current_learning_rate`: a schedule's state is a
-    :class:`ScaleByLearningRateState` (step count and last rate, as arrays); a float's is
-    a :class:`ConstantLearningRate`, which holds no arrays at all.
+    ``funcnet.optim.schedules``). The value used is recorded in the state as a scalar
+    array, readable with :func:`current_learning_rate`; a float is a schedule that
+    returns it at every step, so both take the same path and the compiled step
+    multiplies by the same float32 (or float64) number.
 
     Args:
         learning_rate: a float > 0, or a function of the int32 step count.
 
     Returns:
-        An ``optax.GradientTransformation`` with state :class:`ScaleByLearningRateState`
-        (a schedule) or :class:`ConstantLearningRate` (a float).
+        An ``optax.GradientTransformation`` with state :class:`ScaleByLearningRateState`.
 
     Example:
         >>> tx = scale_by_learning_rate(0.1)
@@ -128,9 +108,8 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
         >>> updates["w"], int(state.count), round(float(state.learning_rate), 6)
         (Array([-0.1, -0.1], dtype=float32), 1, 0.1)
     """
-    learning_rate = _validate.learning_rate("scale_by_learning_rate", learning_rate)
-    if not callable(learning_rate):
-        return _scale_by_constant(learning_rate)
+    where = "scale_by_learning_rate"
+    learning_rate = _validate.learning_rate(where, learning_rate)
 
     def value_at(count):
         value = learning_rate(count) if callable(learning_rate) else learning_rate
@@ -150,44 +129,19 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
         return ScaleByLearningRateState(count=count, learning_rate=rate)
 
     def update_fn(updates, state, params=None):
-        check_state("scale_by_learning_rate", state, ScaleByLearningRateState)
+        check_state(where, state, ScaleByLearningRateState)
+        if params is not None:
+            check_tree(where, "grads", updates, params, "params")
+        for path, g in jax.tree_util.tree_flatten_with_path(updates)[0]:
+            if not jnp.issubdtype(jnp.result_type(g), jnp.inexact):
+                raise TypeError(
+                    f"{where}: grads{jax.tree_util.keystr(path)} has dtype "
+                    f"{jnp.result_type(g)}; gradients must be floating-point (an integer "
+                    f"update would truncate -learning_rate * g to 0)"
+                )
         lr = value_at(state.count)
-        return (_times_minus(lr, updates, params),
-                ScaleByLearningRateState(count=_increment(state.count), learning_rate=lr))
-
-    return optax.GradientTransformation(init_fn, update_fn)
-
-
-def _times_minus(lr, updates, params):
-    """``-lr * g`` for every leaf, in each leaf's dtype, after checking the tree."""
-    where = "scale_by_learning_rate"
-    if params is not None:
-        check_tree(where, "grads", updates, params, "params")
-    for path, g in jax.tree_util.tree_flatten_with_path(updates)[0]:
-        if not jnp.issubdtype(jnp.result_type(g), jnp.inexact):
-            raise TypeError(
-                f"{where}: grads{jax.tree_util.keystr(path)} has dtype "
-                f"{jnp.result_type(g)}; gradients must be floating-point (an integer "
-                f"update would truncate -learning_rate * g to 0)"
-            )
-    return jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates)
-
-
-def _scale_by_constant(learning_rate: float) -> optax.GradientTransformation:
-    state = ConstantLearningRate(learning_rate)
-
-    def init_fn(params):
-        del params
-        return state
-
-    def update_fn(updates, opt_state, params=None):
-        check_state("scale_by_learning_rate", opt_state, ConstantLearningRate)
-        # rounded to float64 or float32 first, then to g's dtype: what the schedule
-        # path (and optax) do with the same rate
-        lr = np.asarray(learning_rate, _float_dtype())
-        # this transform's own state, not the one passed in: a state made with another
-        # rate (resuming with a new optimizer) then records the rate actually used
-        return _times_minus(lr, updates, params), state
+        updates = jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates)
+        return updates, ScaleByLearningRateState(count=_increment(state.count), learning_rate=lr)
 
     return optax.GradientTransformation(init_fn, update_fn)
 

@@ -110,14 +110,6 @@ def start(where, optimizer, params, state, opt_state):
         return _copy(params), _copy(state), opt_state
 
     params, state, opt_state = jax.jit(begin)(params, state, opt_state)
-    # A state made by an optimizer with another constant rate differs from this one's
-    # only in its array-free ConstantLearningRate nodes; an update stamps this
-    # optimizer's own, which would change the compiled epoch's carry. Stamp it now.
-    stepped = jax.tree.structure(jax.eval_shape(
-        lambda p, s: optimizer.update(p, s, p)[1], params, opt_state))
-    if stepped != jax.tree.structure(opt_state) and \
-            stepped.num_leaves == len(jax.tree.leaves(opt_state)):
-        opt_state = jax.tree.unflatten(stepped, jax.tree.leaves(opt_state))
     # Under jit a schedule's first rate is not concrete for init to check; check it here.
     rate = history.learning_rate_or_none(opt_state)
     if rate is not None and not (math.isfinite(rate) and rate >= 0):
