@@ -2,66 +2,36 @@
 
 Hyperparameters are Python numbers fixed when the optimizer is built, so they are
 checked once, at construction, with a message that names the function and argument.
+The number checks themselves are ``funcnet._checks``'s, shared with the layers, the
+training loop and the data helpers; what is here is the optimizers' own vocabulary.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-
-import numpy as np
 
 from funcnet import _checks
-
-
-def as_python_number(value):
-    """Return a concrete 0-d array (NumPy or JAX) as a Python scalar; anything else as is."""
-    if hasattr(value, "ndim") and hasattr(value, "item") and np.ndim(value) == 0:
-        if _checks.is_concrete(value):
-            return value.item()
-    return value
 
 
 def learning_rate(where: str, value):
     """Return a schedule (any callable) unchanged, or a float checked finite and > 0."""
     if callable(value):
         return value
-    return _checks.positive_float(where, "learning_rate", as_python_number(value))
+    return _checks.positive_float(where, "learning_rate", value)
 
 
-def positive(where: str, name: str, value) -> float:
-    """Return ``value`` as a float after checking it is finite and > 0."""
-    return _checks.positive_float(where, name, as_python_number(value))
-
-
-def non_negative(where: str, name: str, value) -> float:
-    """Return ``value`` as a float after checking it is finite and >= 0."""
-    value = as_python_number(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where}: {name} must be finite and >= 0, got {value!r}")
-    return float(value)
-
-
-def unit_interval(where: str, name: str, value, *, closed_right: bool = False) -> float:
-    """Return ``value`` after checking 0 <= value < 1 (or <= 1 when ``closed_right``)."""
-    return _checks.unit_interval(where, name, as_python_number(value), closed_right=closed_right)
+positive = _checks.positive_float
+non_negative = _checks.non_negative
+unit_interval = _checks.unit_interval
+positive_int = _checks.positive_int
 
 
 def decay_rate(where: str, name: str, value) -> float:
     """Return ``value`` after checking 0 < value <= 1 (a multiplicative decay per period)."""
-    value = as_python_number(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
+    value = _checks.real_number(where, name, value)
     if not (math.isfinite(value) and 0 < value <= 1):
         raise ValueError(f"{where}: {name} must be in (0, 1], got {value!r}")
-    return float(value)
-
-
-def positive_int(where: str, name: str, value) -> int:
-    """Return ``value`` as an int after checking it is a positive integer."""
-    return _checks.positive_int(where, name, as_python_number(value))
+    return value
 
 
 def check_trace_args(where: str, decay, nesterov, dampening) -> tuple[float, bool, float]:
