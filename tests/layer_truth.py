@@ -17,6 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from helpers import leaf_pairs
 
 import reference
 from funcnet.layers.dropout import dropout_masks
@@ -34,18 +35,9 @@ def to_numpy(tree):
 
 
 def tree_errors(actual, expected) -> dict[str, float]:
-    """Structure first, then per-leaf relative error keyed by ``keystr`` path."""
-    struct_a = jax.tree_util.tree_structure(actual)
-    struct_e = jax.tree_util.tree_structure(expected)
-    assert struct_a == struct_e, f"tree structures differ:\n{struct_a}\nvs\n{struct_e}"
-    errors = {}
-    leaves_e = jax.tree_util.tree_leaves(expected)
-    for (path, a), e in zip(jax.tree_util.tree_flatten_with_path(actual)[0], leaves_e,
-                            strict=True):
-        name = jax.tree_util.keystr(path)
-        assert np.shape(a) == np.shape(e), f"{name}: shape {np.shape(a)} != {np.shape(e)}"
-        errors[name] = reference.relative_error(np.asarray(a), np.asarray(e))
-    return errors
+    """Per-leaf relative error keyed by ``keystr`` path (structure and shapes first)."""
+    return {name: reference.relative_error(np.asarray(a), np.asarray(e))
+            for name, a, e in leaf_pairs(actual, expected)}
 
 
 def assert_errors_below(kind: str, errors: dict[str, float], tol: float) -> None:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import assert_trees_close, max_relative_error
+from helpers import assert_trees_close, leaf_pairs, max_relative_error
 
 import funcnet.optim as fo
 import reference.optim as ro
@@ -157,16 +157,9 @@ def assert_close_by_dtype(actual, expected, what: str, *, normwise: bool = False
     when the two sides round in a different order (the same maths written another
     way), since a path that crosses zero makes the elementwise ratio meaningless there.
     """
-    assert jax.tree.structure(actual) == jax.tree.structure(expected), (
-        f"{what}: tree structures differ:\n{jax.tree.structure(actual)}\n"
-        f"vs\n{jax.tree.structure(expected)}")
     worst: dict[str, float] = {}
-    pairs = zip(jax.tree_util.tree_leaves_with_path(actual), jax.tree.leaves(expected),
-                strict=True)
-    for (path, a), e in pairs:
-        name = what + jax.tree_util.keystr(path)
+    for name, a, e in leaf_pairs(actual, expected, what):
         a, e = np.asarray(a), np.asarray(e)
-        assert a.shape == e.shape, f"{name}: shape {a.shape} != {e.shape}"
         assert a.dtype == e.dtype, f"{name}: dtype {a.dtype} != {e.dtype}"
         rtol = RTOL.get(a.dtype, 0.0)
         if normwise and a.size:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import max_relative_error
+from helpers import leaf_pairs, max_relative_error
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -115,15 +115,8 @@ def assert_floored_close(actual, expected, rel_error=1e-10, floor=1e-2):
     equal. The seeds' norm ratio ||a - e|| / (||a|| + ||e||) must also be within
     ``rel_error`` (worst seen: 3e-14).
     """
-    struct_a = jax.tree_util.tree_structure(actual)
-    struct_e = jax.tree_util.tree_structure(expected)
-    assert struct_a == struct_e, f"tree structures differ:\n{struct_a}\nvs\n{struct_e}"
-    flat_a = jax.tree_util.tree_flatten_with_path(actual)[0]
-    flat_e = jax.tree_util.tree_leaves(expected)
-    for (path, leaf_a), leaf_e in zip(flat_a, flat_e, strict=True):
-        name = jax.tree_util.keystr(path) or "array"
+    for name, leaf_a, leaf_e in leaf_pairs(actual, expected):
         a, e = np.asarray(leaf_a, np.float64), np.asarray(leaf_e, np.float64)
-        assert a.shape == e.shape, f"{name}: shape {a.shape} != {e.shape}"
         if a.size == 0:
             continue
         size = np.abs(a) + np.abs(e)
