@@ -38,6 +38,9 @@ from funcnet.core import (
     walk,
 )
 from funcnet.layers import (
+    GRU,
+    LSTM,
+    RNN,
     AvgPool2D,
     BatchNorm,
     Conv2D,
@@ -72,8 +75,11 @@ __all__ = [
     "Dropout",
     "Flatten",
     "GlobalAvgPool",
+    "GRU",
+    "LSTM",
     "MaxPool2D",
     "Residual",
+    "RNN",
     "dropout_keys",
     "dropout_mask",
     "dropout_masks",

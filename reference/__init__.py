@@ -10,6 +10,8 @@ chain-rule step in a one-line docstring:
 * ``dropout``: inverted dropout driven by an explicit keep-mask.
 * ``batchnorm``: batch normalization over the last axis, with running state.
 * ``residual``: the skip connection Y = X + F(X).
+* ``recurrent``: ``rnn_forward``/``rnn_backward``, LSTM and GRU; backprop through time
+  step by step, with every ``dh_t`` from ``rnn_bptt``/``lstm_bptt``/``gru_bptt``.
 * ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
 * ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
 
@@ -56,6 +58,7 @@ from reference import (
     modules,
     optim,
     pool,
+    recurrent,
     residual,
 )
 from reference._module import Context, Module
@@ -102,6 +105,7 @@ __all__ = [
     "numerical_gradient",
     "optim",
     "pool",
+    "recurrent",
     "relative_error",
     "residual",
     "value_and_grad",

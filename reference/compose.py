@@ -196,6 +196,9 @@ REGISTRY: dict[str, Callable[[dict, str], Module]] = {
     "GlobalAvgPool": modules.global_avg_pool,
     "Dropout": modules.dropout,
     "BatchNorm": modules.batchnorm,
+    "RNN": modules.recurrent,
+    "LSTM": modules.recurrent,
+    "GRU": modules.recurrent,
 }
 
 

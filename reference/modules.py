@@ -42,6 +42,7 @@ from reference.pool import (
     max_pool_backward,
     max_pool_forward,
 )
+from reference.recurrent import PAIRS as RECURRENT_PAIRS
 
 
 def _features_and_bias(spec: dict, where: str) -> tuple[int, bool]:
@@ -253,3 +254,53 @@ def batchnorm(spec: dict, path: str) -> Module:
                                  eps=eps)
 
     return Module(forward, batchnorm_backward, path, spec)
+
+
+def recurrent(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.RNN``/``LSTM``/``GRU``: :mod:`reference.recurrent`'s BPTT pairs.
+
+    Example:
+        >>> from reference import Context
+        >>> spec = {"type": "RNN", "hidden": 2, "return_sequences": False,
+        ...         "initial_state": "zeros"}
+        >>> params = {"w_x": np.ones((3, 2)), "w_h": np.eye(2), "b": np.zeros(2)}
+        >>> recurrent(spec, "rnn_0").forward(params, None, np.zeros((4, 5, 3)),
+        ...                                  Context())[0].shape
+        (4, 2)
+    """
+    kind = spec.get("type")
+    _check_hyperparameters(spec, path, {"hidden", "return_sequences", "initial_state"})
+    where = _where(spec, path)
+    hidden = spec.get("hidden")
+    if isinstance(hidden, bool) or not isinstance(hidden, numbers.Integral) or hidden <= 0:
+        raise ValueError(f"{where}: hidden must be a positive integer, got {hidden!r}")
+    return_sequences = spec.get("return_sequences", True)
+    if not isinstance(return_sequences, bool):
+        raise TypeError(f"{where}: return_sequences must be True or False, "
+                        f"got {return_sequences!r}")
+    initial_state = spec.get("initial_state", "zeros")
+    if initial_state not in ("zeros", "learned"):
+        raise ValueError(f"{where}: initial_state must be 'zeros' or 'learned', "
+                         f"got {initial_state!r}")
+    biases = ["b_x", "b_h"] if kind == "GRU" else ["b"]
+    starts = (["h0", "c0"] if kind == "LSTM" else ["h0"]) if initial_state == "learned" else []
+    names = {"w_x", "w_h", *biases, *starts}
+    forward_pair, bptt = RECURRENT_PAIRS[kind]
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if not isinstance(params, Mapping) or set(params) != names:
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"{where}: params must have keys {sorted(names)} "
+                             f"(initial_state={initial_state!r}), got {got}")
+        if np.shape(params["w_h"])[:1] != (hidden,):
+            raise ValueError(f"{where}: params['w_h'] must have shape ({hidden}, G*{hidden}), "
+                             f"got {np.shape(params['w_h'])}")
+        y, cache = forward_pair(dict(params), x, return_sequences)
+        return y, {}, cache
+
+    def backward(dy, cache):
+        return bptt(dy, cache)[:2]
+
+    return Module(forward, backward, path, spec)

@@ -24,6 +24,7 @@ import optax
 import pytest
 
 import funcnet as fn
+import reference
 from funcnet import checkpoint, data, initializers, optim
 
 KEY = jax.random.key(0)
@@ -55,6 +56,12 @@ def conv():
 def batchnorm():
     layer = fn.BatchNorm()
     return (layer, *layer.init(KEY, (3,)))
+
+
+@functools.cache
+def lstm():
+    layer = fn.LSTM(3)
+    return (layer, *layer.init(KEY, (4, 2)))
 
 
 PARAMS = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
@@ -309,6 +316,65 @@ BAD = [
         r"Residual: block must be a Layer or a function of arrays, got int"),
     row("Residual/int key", lambda: fn.Residual(fn.Dense(2)).init(0, (2,)), TypeError,
         r"Dense: " + NOT_A_KEY),
+    # ---------------------------------------------------------------- RNN, LSTM, GRU
+    row("LSTM/hidden=0", lambda: fn.LSTM(0), ValueError,
+        r"LSTM: hidden must be a positive integer, got 0"),
+    row("RNN/hidden=2.5", lambda: fn.RNN(2.5), ValueError,
+        r"RNN: hidden must be a positive integer, got 2\.5"),
+    row("GRU/return_sequences=1", lambda: fn.GRU(2, return_sequences=1), TypeError,
+        r"GRU: return_sequences must be True or False, got 1"),
+    row("LSTM/initial_state unknown", lambda: fn.LSTM(2, initial_state="random"), ValueError,
+        r"LSTM: initial_state must be 'zeros' or 'learned', got 'random'"),
+    row("LSTM/forget_bias str", lambda: fn.LSTM(2, forget_bias="1"), TypeError,
+        r"LSTM: forget_bias must be a real number, got str"),
+    row("RNN/unknown w_x_init", lambda: fn.RNN(2, w_x_init="nope"), ValueError,
+        r"unknown initializer 'nope'; expected one of"),
+    row("LSTM.init/int key", lambda: fn.LSTM(3).init(0, (4, 2)), TypeError,
+        r"LSTM: " + NOT_A_KEY),
+    row("GRU.init/input_shape without time", lambda: fn.GRU(3).init(KEY, (2,)), ValueError,
+        r"GRU: input_shape must be \(time, features\) per example .* got \(2,\)"),
+    row("LSTM/rank 2 x", lambda: apply(lstm, jnp.ones((4, 2))), ValueError,
+        r"LSTM: x must have 3 dimensions \(batch, time, features\), got shape \(4, 2\)"),
+    row("LSTM/int x", lambda: apply(lstm, jnp.ones((4, 5, 2), jnp.int32)), TypeError,
+        r"LSTM: x must be a floating-point array, got dtype int32"),
+    row("LSTM/wrong width", lambda: apply(lstm, jnp.ones((4, 5, 3))), ValueError,
+        r"LSTM\(3\): x must have last dimension 2 \(the features of w_x \(2, 12\)\), got "
+        r"x shape \(4, 5, 3\)"),
+    row("LSTM/no time steps", lambda: apply(lstm, jnp.ones((4, 0, 2))), ValueError,
+        r"LSTM\(3\): x must have at least one time step, got x shape \(4, 0, 2\)"),
+    row("LSTM/params of a Dense", lambda: fn.LSTM(3).apply(PARAMS, {}, jnp.ones((4, 5, 2))),
+        ValueError, r"LSTM\(3\): params must be the dict with keys \['b', 'w_h', 'w_x'\] "
+                    r"made by this layer's init, got keys \['b', 'w'\]"),
+    row("GRU/zeros params for a learned start", lambda: fn.GRU(3, initial_state="learned")
+        .apply(fn.GRU(3).init(KEY, (4, 2))[0], {}, jnp.ones((4, 5, 2))), ValueError,
+        r"GRU\(3\): params must be the dict with keys \['b_h', 'b_x', 'h0', 'w_h', 'w_x'\]"),
+    row("hidden_gradients/a Dense", lambda: fn.diagnostics.hidden_gradients(
+        *dense()[:2], jnp.ones((4, 2)), jnp.sum), TypeError,
+        r"hidden_gradients: layer must be an RNN, LSTM or GRU layer, got 'dense'"),
+    row("hidden_gradients/loss not callable", lambda: fn.diagnostics.hidden_gradients(
+        *lstm()[:2], jnp.ones((4, 5, 2)), "mse"), TypeError,
+        r"hidden_gradients: loss must be a function of the layer's output, got str"),
+    row("hidden_gradients/wrong width", lambda: fn.diagnostics.hidden_gradients(
+        *lstm()[:2], jnp.ones((4, 5, 3)), jnp.sum), ValueError,
+        r"LSTM\(3\): x must have last dimension 2"),
+    row("reference RNN/rank 2 x", lambda: reference.recurrent.rnn_forward(
+        {"w_x": np.ones((2, 3)), "w_h": np.eye(3), "b": np.zeros(3)}, np.ones((4, 2))),
+        ValueError, r"RNN: x must have 3 dimensions \(batch, time, features\), got shape "
+                    r"\(4, 2\)"),
+    row("reference LSTM/w_h shape", lambda: reference.recurrent.lstm_forward(
+        {"w_x": np.ones((2, 12)), "w_h": np.ones((3, 8)), "b": np.zeros(12)},
+        np.ones((4, 5, 2))), ValueError,
+        r"LSTM: params\['w_h'\] must have shape \(3, 12\) for x \(4, 5, 2\) and H=3, "
+        r"got \(3, 8\)"),
+    row("reference LSTM/h0 without c0", lambda: reference.recurrent.lstm_forward(
+        {"w_x": np.ones((2, 4)), "w_h": np.ones((1, 4)), "b": np.zeros(4), "h0": np.zeros(1)},
+        np.ones((4, 5, 2))), ValueError,
+        r"LSTM: params must have keys \['b', 'w_h', 'w_x'\] and optionally \['h0', 'c0'\]"),
+    row("reference.build/GRU hidden=0", lambda: reference.build(
+        {"type": "GRU", "hidden": 0}), ValueError, r"GRU: hidden must be a positive integer"),
+    row("reference.build/LSTM unknown entry", lambda: reference.build(
+        {"type": "LSTM", "hidden": 2, "units": 3}), TypeError,
+        r"LSTM: unexpected spec entries \['units'\]"),
     # ---------------------------------------------------------------- Activation
     row("Activation/unknown name", lambda: fn.Activation("swish"), ValueError,
         r"unknown activation 'swish'; expected one of"),

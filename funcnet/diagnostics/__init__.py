@@ -8,6 +8,10 @@ units and dead ReLU units (zero for every example) are the usual cause, and
 Paths are ``jax.tree_util.keystr`` names (``"['dense_0']['w']"``), listed in layer
 order: ``dense_2`` before ``dense_10`` (jax itself sorts dict keys as strings).
 
+Through time, for a recurrent layer: :func:`hidden_gradients` gives ``dL/dh_t`` at
+every step and :func:`hidden_gradient_norms` its norm per step, which falls
+geometrically back through a plain RNN and much less through an LSTM or GRU.
+
 Two forms of each per-path measure:
 
 * ``gradient_norms(grads) -> {path: norm}``: for printing and
@@ -38,6 +42,7 @@ from funcnet.diagnostics._norms import (
     update_ratios,
 )
 from funcnet.diagnostics._paths import PER, natural_order, parameter_paths, path_order_key
+from funcnet.diagnostics._through_time import hidden_gradient_norms, hidden_gradients
 
 __all__ = [
     "PER",
@@ -48,6 +53,8 @@ __all__ = [
     "gradient_norm_vector",
     "gradient_norms",
     "gradient_ratio",
+    "hidden_gradient_norms",
+    "hidden_gradients",
     "natural_order",
     "parameter_paths",
     "path_order_key",

@@ -8,6 +8,9 @@ name in ``reference`` (``funcnet/layers/dense.py`` <-> ``reference/dense.py``).
   ``dropout_masks``);
 * ``batchnorm``: ``BatchNorm`` (running statistics in ``state``);
 * ``residual``: ``Residual`` (``y = x + block(x)``);
+* ``recurrent``: ``RNN``, ``LSTM``, ``GRU`` over ``(N, T, F)`` sequences (PyTorch's gate
+  conventions), and their cells ``rnn_cell``, ``lstm_cell``, ``gru_cell`` for an
+  explicit carry;
 * ``_windows``: the stride/padding/window rules conv and pool share.
 
 Activations are layers too (``funcnet.core.Activation``; the functions live in
@@ -19,6 +22,7 @@ from funcnet.layers.conv import Conv2D
 from funcnet.layers.dense import Dense
 from funcnet.layers.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
 from funcnet.layers.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
+from funcnet.layers.recurrent import GRU, LSTM, RNN, gru_cell, lstm_cell, rnn_cell
 from funcnet.layers.residual import Residual
 
 __all__ = [
@@ -28,10 +32,16 @@ __all__ = [
     "Dense",
     "Dropout",
     "Flatten",
+    "GRU",
     "GlobalAvgPool",
+    "LSTM",
     "MaxPool2D",
+    "RNN",
     "Residual",
     "dropout_keys",
     "dropout_mask",
     "dropout_masks",
+    "gru_cell",
+    "lstm_cell",
+    "rnn_cell",
 ]
