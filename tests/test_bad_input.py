@@ -382,6 +382,24 @@ BAD = [
     row("sce_int/unknown reduction", lambda: fn.softmax_cross_entropy_with_integer_labels(
         LOGITS, Y, reduction="avg"), ValueError,
         r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"),
+    row("sce_int/ignore=1.5", lambda: fn.softmax_cross_entropy_with_integer_labels(
+        LOGITS, Y, ignore=1.5), TypeError,
+        r"softmax_cross_entropy_with_integer_labels: ignore must be an int label id \(or "
+        r"None\), got float 1\.5"),
+    row("sce_int/label outside [0, K) and not ignore",
+        lambda: fn.softmax_cross_entropy_with_integer_labels(
+            LOGITS, jnp.array([0, -1, 5, 0]), ignore=-1), ValueError,
+        r"softmax_cross_entropy_with_integer_labels: labels must be in \[0, 3\) or the "
+        r"ignore id -1, got a label 5"),
+    row("sce_int/every step ignored", lambda: fn.softmax_cross_entropy_with_integer_labels(
+        jnp.ones((2, 3, 3)), jnp.full((2, 3), -1), ignore=-1), ValueError,
+        r"softmax_cross_entropy_with_integer_labels: every step of every sample is "
+        r"labelled ignore=-1"),
+    row("sequence_cross_entropy/ignore=True", lambda: fn.sequence_cross_entropy(ignore=True),
+        TypeError, r"sequence_cross_entropy: ignore must be an int label id \(or None\), "
+        r"got bool True"),
+    row("sequence_cross_entropy/positional", lambda: fn.sequence_cross_entropy(-1),
+        TypeError, r"sequence_cross_entropy\(\) takes 0 positional arguments"),
     row("sce/int targets", lambda: fn.softmax_cross_entropy(
         LOGITS, jnp.eye(3, dtype=jnp.int32)[Y]), TypeError,
         r"softmax_cross_entropy: targets must be a floating-point array, got dtype int32"),
