@@ -58,6 +58,7 @@ from funcnet.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     mse,
+    sequence_cross_entropy,
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "optim",
     "plot",
     "relu",
+    "sequence_cross_entropy",
     "sigmoid",
     "softmax",
     "softmax_cross_entropy",

@@ -124,8 +124,10 @@ def same_length(where: str, name_a: str, a, name_b: str, b) -> None:
         )
 
 
-def integer_labels(where: str, name: str, labels, num_classes: int | None) -> None:
-    """Raise unless ``labels`` is an integer array with values in ``[0, num_classes)``."""
+def integer_labels(where: str, name: str, labels, num_classes: int | None, *,
+                   ignore: int | None = None) -> None:
+    """Raise unless ``labels`` is an integer array with values in ``[0, num_classes)``
+    or equal to ``ignore`` (a padding id, which may lie outside that range)."""
     array(where, name, labels)
     dtype = dtype_of(labels)
     if not np.issubdtype(dtype, np.integer):
@@ -135,11 +137,16 @@ def integer_labels(where: str, name: str, labels, num_classes: int | None) -> No
         )
     if num_classes is not None and is_concrete(labels) and np.size(labels):
         values = np.asarray(labels)
+        if ignore is not None:
+            values = values[values != ignore]
+            if not values.size:
+                return
         low, high = values.min(), values.max()
         if low < 0 or high >= num_classes:
             bad = int(low) if low < 0 else int(high)
+            padding = "" if ignore is None else f" or the ignore id {ignore}"
             raise ValueError(
-                f"{where}: {name} must be in [0, {num_classes}), got a label {bad}"
+                f"{where}: {name} must be in [0, {num_classes}){padding}, got a label {bad}"
             )
 
 

@@ -12,13 +12,21 @@ mse                                         mean((y_hat - y)^2)
 binary_cross_entropy_with_logits            mean(log(1 + exp(z)) - z*y), stably
 binary_cross_entropy                        -mean(y log p + (1-y) log(1-p)), p clipped
 softmax_cross_entropy                       -sum_k y_k log softmax(z)_k
-softmax_cross_entropy_with_integer_labels   -log softmax(z)_label
+softmax_cross_entropy_with_integer_labels   -log softmax(z)_label; (N, T, K) logits:
+                                            the mean over the real (not ``ignore``)
+                                            steps
 ==========================================  =========================================
+
+``sequence_cross_entropy(ignore=...)`` fixes the padding id of the last one, as a loss
+function ``fit`` and the metrics recognise.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import numbers
 
 import jax.numpy as jnp
 import numpy as np
@@ -191,20 +199,36 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
     return _reduce(_per_sample_mean(per_sample), reduction, where)
 
 
-def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "mean"):
+def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "mean", *,
+                                              ignore: int | None = None):
     """Softmax cross-entropy with integer class labels: -log softmax(z)[label].
 
+    With sequence logits ``(N, T, K)`` and labels ``(N, T)`` a sample's loss is the mean
+    over its steps. ``ignore`` marks padding: steps whose label equals it count for
+    nothing, so a sample's loss is the mean over its real steps only. A sample with no
+    real step has loss 0 (and zero gradient) and carries no weight: ``"mean"`` divides
+    by the number of samples holding at least one real step (a batch with none raises
+    ValueError when the labels are concrete, and gives 0 under ``jit``); ``fit`` and
+    ``evaluate`` refuse such samples up front, since their means are over samples.
+
     Args:
-        logits: ``(N, K)`` float array.
-        labels: ``(N,)`` integer array with values in ``[0, K)`` (checked when the
-            labels are concrete; under ``jit`` they cannot be inspected, and
-            ``funcnet.fit`` checks them before training).
+        logits: ``(N, K)`` float array, or ``(N, T, K)`` (any ``(N, ..., K)``).
+        labels: ``logits.shape[:-1]`` integer array with values in ``[0, K)`` or equal
+            to ``ignore`` (checked when the labels are concrete; under ``jit`` they
+            cannot be inspected, and ``funcnet.fit`` checks them before training).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        ignore: the padding label id, or ``None`` (every step counts). It may lie
+            outside ``[0, K)``. To train with it, pass ``loss=sequence_cross_entropy(
+            ignore=...)`` to ``fit``.
 
     Example:
         >>> softmax_cross_entropy_with_integer_labels(jnp.array([[0.0, 0.0]]),
         ...                                           jnp.array([0]))
         Array(0.6931472, dtype=float32)
+        >>> logits = jnp.zeros((1, 3, 4))  # one sequence of 3 steps, 4 classes
+        >>> softmax_cross_entropy_with_integer_labels(logits, jnp.array([[1, 2, -1]]),
+        ...                                           reduction="none", ignore=-1)
+        Array([1.3862944], dtype=float32)
     """
     where = "softmax_cross_entropy_with_integer_labels"
     _checks.array(where, "logits", logits)
@@ -216,10 +240,102 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
             f"{where}: labels must have shape {tuple(jnp.shape(logits)[:-1])} (one integer "
             f"per row of logits), got {tuple(jnp.shape(labels))}"
         )
+    if ignore is not None:
+        return _integer_labels_ignoring(where, logits, labels, reduction, ignore)
     _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1])
     log_p = log_softmax(_at_least_float32(logits))
     per_sample = -jnp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
     return _reduce(_per_sample_mean(per_sample), reduction, where)
+
+
+def _ignore_id(where: str, ignore) -> int:
+    if isinstance(ignore, bool) or not isinstance(ignore, numbers.Integral):
+        raise TypeError(f"{where}: ignore must be an int label id (or None), got "
+                        f"{type(ignore).__name__} {ignore!r}")
+    return int(ignore)
+
+
+def _integer_labels_ignoring(where, logits, labels, reduction, ignore):
+    """The integer-label loss where steps labelled ``ignore`` count for nothing."""
+    ignore = _ignore_id(where, ignore)
+    _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1], ignore=ignore)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    log_p = log_softmax(_at_least_float32(logits))
+    n = jnp.shape(labels)[0]
+    real = (labels != ignore).reshape(n, math.prod(jnp.shape(labels)[1:]))
+    # an ignored step may hold an id outside [0, K): gather at 0 there, then drop it
+    safe = jnp.where(labels != ignore, labels, 0)
+    nll = -jnp.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0].reshape(real.shape)
+    steps = jnp.sum(real, axis=1).astype(log_p.dtype)
+    per_sample = jnp.sum(jnp.where(real, nll, 0), axis=1) / jnp.maximum(steps, 1)
+    if reduction != "mean":
+        return _reduce(per_sample, reduction, where)
+    if n == 0:
+        return _reduce(per_sample, "mean", where)
+    samples = jnp.sum(steps > 0)
+    if _checks.is_concrete(labels) and int(samples) == 0:
+        raise ValueError(
+            f"{where}: every step of every sample is labelled ignore={ignore}, so the mean "
+            f"over samples with a real step is undefined; pass at least one real label, "
+            f"or reduction='sum' (0) or 'none'"
+        )
+    return jnp.sum(per_sample) / jnp.maximum(samples, 1).astype(per_sample.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceCrossEntropy:
+    """:func:`softmax_cross_entropy_with_integer_labels` with a fixed ``ignore`` id, as a
+    loss ``(logits, labels, reduction="mean") -> loss`` that ``fit``, ``evaluate`` and
+    the accuracy metrics recognise. Make one with :func:`sequence_cross_entropy`."""
+
+    ignore: int | None = None
+
+    def __post_init__(self):
+        if self.ignore is not None:
+            object.__setattr__(self, "ignore", _ignore_id("sequence_cross_entropy",
+                                                          self.ignore))
+
+    def __call__(self, logits, labels, reduction: str = "mean"):
+        return softmax_cross_entropy_with_integer_labels(logits, labels, reduction,
+                                                         ignore=self.ignore)
+
+
+def sequence_cross_entropy(*, ignore: int | None = None) -> SequenceCrossEntropy:
+    """The integer-label cross-entropy for ``(N, T, K)`` logits, padding id ``ignore``.
+
+    Each sample's loss is the mean over its real steps (labels other than ``ignore``);
+    accuracy is the fraction of those steps predicted right. Pass it as ``fit``'s or
+    ``evaluate``'s ``loss``; ``functools.partial(softmax_cross_entropy_with_integer_labels,
+    ignore=...)`` is recognised the same way.
+
+    Args:
+        ignore: the padding label id (any int, e.g. -1), or ``None``.
+
+    Returns:
+        A :class:`SequenceCrossEntropy`, a loss function.
+
+    Example:
+        >>> loss = sequence_cross_entropy(ignore=-1)
+        >>> loss(jnp.zeros((2, 3, 4)), jnp.array([[1, 2, -1], [3, -1, -1]]))
+        Array(1.3862944, dtype=float32)
+    """
+    return SequenceCrossEntropy(ignore)
+
+
+def integer_label_loss(loss_fn) -> SequenceCrossEntropy | None:
+    """``loss_fn`` as a :class:`SequenceCrossEntropy` when it is the integer-label
+    cross-entropy (the function, ``sequence_cross_entropy(...)``, or a
+    ``functools.partial`` of the function binding only ``ignore``), else ``None``."""
+    if loss_fn is softmax_cross_entropy_with_integer_labels:
+        return SequenceCrossEntropy(None)
+    if isinstance(loss_fn, SequenceCrossEntropy):
+        return loss_fn
+    if (isinstance(loss_fn, functools.partial)
+            and loss_fn.func is softmax_cross_entropy_with_integer_labels
+            and not loss_fn.args and set(loss_fn.keywords) <= {"ignore"}):
+        return SequenceCrossEntropy(loss_fn.keywords.get("ignore"))
+    return None
 
 
 LOSSES = {

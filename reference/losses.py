@@ -21,7 +21,9 @@ mse                                         2 (y_hat - y) / m
 binary_cross_entropy_with_logits            (sigmoid(z) - y) / m
 binary_cross_entropy                        (p - y) / (p (1 - p)) / m, 0 if clipped
 softmax_cross_entropy                       (softmax(z) - y) / m
-softmax_cross_entropy_with_integer_labels   (softmax(z) - onehot(label)) / m
+softmax_cross_entropy_with_integer_labels   (softmax(z) - onehot(label)) / m; with
+                                            ``ignore``: / (T_real(n) m_real) at real
+                                            steps, 0 at ignored ones
 ==========================================  =====================================
 
 ``LOSSES[name]`` holds the ``(forward, backward)`` pair.
@@ -272,13 +274,20 @@ def softmax_cross_entropy_backward(dloss, cache):
     return (p * np.sum(targets, axis=-1, keepdims=True) - targets) * d_row[..., None]
 
 
-def softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction: str = "mean"):
-    """loss = mean over samples of -log softmax(z)[label].
+def softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction: str = "mean",
+                                                      *, ignore=None):
+    """loss = mean over samples of -log softmax(z)[label] (over a sample's real steps).
+
+    With ``ignore`` an id, steps labelled with it count for nothing: a sample's loss is
+    the mean over its ``T_real`` other steps (0 when it has none), and ``"mean"`` is over
+    the samples with ``T_real > 0`` (ValueError when there is none), as in funcnet.
 
     Args:
-        logits: ``(N, K)`` float array (``(N, ..., K)``: extra axes are averaged).
-        labels: ``(N,)`` integer array (``logits.shape[:-1]``) with values in ``[0, K)``.
+        logits: ``(N, K)`` float array, or ``(N, T, K)`` (``(N, ..., K)``).
+        labels: ``logits.shape[:-1]`` integer array with values in ``[0, K)`` or equal
+            to ``ignore``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        ignore: the padding label id (any int), or ``None``.
 
     Returns:
         ``(loss, cache)``.
@@ -288,6 +297,11 @@ def softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction:
         ...     np.array([[0.0, 0.0]]), np.array([0]))
         >>> round(float(loss), 6), softmax_cross_entropy_with_integer_labels_backward(1.0, cache)
         (0.693147, array([[-0.5,  0.5]]))
+        >>> loss, cache = softmax_cross_entropy_with_integer_labels_forward(
+        ...     np.zeros((1, 2, 2)), np.array([[0, -1]]), ignore=-1)
+        >>> round(float(loss), 6), softmax_cross_entropy_with_integer_labels_backward(1.0, cache)
+        (0.693147, array([[[-0.5,  0.5],
+                [ 0. ,  0. ]]]))
     """
     where = "softmax_cross_entropy_with_integer_labels"
     _check_reduction(where, reduction)
@@ -305,23 +319,57 @@ def softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction:
             f"{where}: labels must be integer class indices, got dtype {labels.dtype}; "
             f"for one-hot or soft targets use softmax_cross_entropy"
         )
+    if ignore is not None and (isinstance(ignore, bool)
+                               or not isinstance(ignore, numbers.Integral)):
+        raise TypeError(f"{where}: ignore must be an int label id (or None), got "
+                        f"{type(ignore).__name__} {ignore!r}")
     num_classes = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
-        raise ValueError(f"{where}: labels must be in [0, {num_classes}), got a label {bad}")
+    real = np.ones(labels.shape, bool) if ignore is None else labels != ignore
+    checked = labels[real]
+    if checked.size and (checked.min() < 0 or checked.max() >= num_classes):
+        bad = int(checked.min()) if checked.min() < 0 else int(checked.max())
+        padding = "" if ignore is None else f" or the ignore id {ignore}"
+        raise ValueError(f"{where}: labels must be in [0, {num_classes}){padding}, got a "
+                         f"label {bad}")
     p, log_p = _softmax_rows(logits)
-    per_row = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
-    return _reduce(_per_sample_mean(per_row), reduction, where), (p, labels, reduction)
+    if ignore is None:
+        per_row = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+        return (_reduce(_per_sample_mean(per_row), reduction, where),
+                (p, labels, reduction, None))
+    safe = np.where(real, labels, 0)
+    per_row = -np.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0] * real
+    steps = real.reshape(len(real), -1).sum(axis=1)
+    per_sample = per_row.reshape(len(real), -1).sum(axis=1) / np.maximum(steps, 1)
+    if reduction != "mean" or not len(real):
+        value = _reduce(per_sample, reduction, where)
+    elif not np.any(steps):
+        raise ValueError(f"{where}: every step of every sample is labelled ignore={ignore}, "
+                         f"so the mean over samples with a real step is undefined")
+    else:
+        value = np.sum(per_sample) / np.count_nonzero(steps)
+    return value, (p, safe, reduction, (real, steps))
 
 
 def softmax_cross_entropy_with_integer_labels_backward(dloss, cache):
-    """dz = (p - onehot(label)) * dloss / m."""
-    p, labels, reduction = cache
-    d_per_sample = _reduce_backward("softmax_cross_entropy_with_integer_labels", dloss,
-                                    p.shape[0], reduction, p.dtype)
-    d_row = _per_sample_mean_backward(d_per_sample, p.shape[:-1])
+    """dz = (p - onehot(label)) * dloss / m; with ``ignore``:
+    dz = (p - onehot(label)) / T_real(n) * dloss / m_real at real steps, 0 at ignored."""
+    p, labels, reduction, ignoring = cache
+    where = "softmax_cross_entropy_with_integer_labels"
     onehot = np.arange(p.shape[-1]) == labels[..., None]
-    return (p - onehot) * d_row[..., None]
+    if ignoring is None:
+        d_per_sample = _reduce_backward(where, dloss, p.shape[0], reduction, p.dtype)
+        d_row = _per_sample_mean_backward(d_per_sample, p.shape[:-1])
+        return (p - onehot) * d_row[..., None]
+    real, steps = ignoring
+    n = p.shape[0]
+    m_real = np.count_nonzero(steps)
+    d_per_sample = _reduce_backward(where, dloss, n, reduction, p.dtype)
+    if reduction == "mean":
+        # dloss / m_real, not / n: "mean" is over the m_real samples with a real step
+        # (a sample with none gets dz = 0 below, as every ignored step does)
+        d_per_sample = np.full(n, np.asarray(dloss) / m_real, dtype=p.dtype)
+    scale = (d_per_sample / np.maximum(steps, 1)).reshape((n,) + (1,) * real.ndim)
+    return np.where(real[..., None], (p - onehot) * scale, 0.0)
 
 
 LOSSES = {

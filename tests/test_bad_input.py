@@ -448,6 +448,24 @@ BAD = [
     row("sce_int/unknown reduction", lambda: fn.softmax_cross_entropy_with_integer_labels(
         LOGITS, Y, reduction="avg"), ValueError,
         r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"),
+    row("sce_int/ignore=1.5", lambda: fn.softmax_cross_entropy_with_integer_labels(
+        LOGITS, Y, ignore=1.5), TypeError,
+        r"softmax_cross_entropy_with_integer_labels: ignore must be an int label id \(or "
+        r"None\), got float 1\.5"),
+    row("sce_int/label outside [0, K) and not ignore",
+        lambda: fn.softmax_cross_entropy_with_integer_labels(
+            LOGITS, jnp.array([0, -1, 5, 0]), ignore=-1), ValueError,
+        r"softmax_cross_entropy_with_integer_labels: labels must be in \[0, 3\) or the "
+        r"ignore id -1, got a label 5"),
+    row("sce_int/every step ignored", lambda: fn.softmax_cross_entropy_with_integer_labels(
+        jnp.ones((2, 3, 3)), jnp.full((2, 3), -1), ignore=-1), ValueError,
+        r"softmax_cross_entropy_with_integer_labels: every step of every sample is "
+        r"labelled ignore=-1"),
+    row("sequence_cross_entropy/ignore=True", lambda: fn.sequence_cross_entropy(ignore=True),
+        TypeError, r"sequence_cross_entropy: ignore must be an int label id \(or None\), "
+        r"got bool True"),
+    row("sequence_cross_entropy/positional", lambda: fn.sequence_cross_entropy(-1),
+        TypeError, r"sequence_cross_entropy\(\) takes 0 positional arguments"),
     row("sce/int targets", lambda: fn.softmax_cross_entropy(
         LOGITS, jnp.eye(3, dtype=jnp.int32)[Y]), TypeError,
         r"softmax_cross_entropy: targets must be a floating-point array, got dtype int32"),
@@ -756,6 +774,37 @@ BAD = [
     row("images_to_float32/layout", lambda: data.images_to_float32(
         np.zeros((2, 28, 28), np.uint8), "nchw"), ValueError,
         r"images_to_float32: layout must be 'flat' or 'nhwc', got 'nchw'"),
+    # ---------------------------------------------------------------- data: words
+    row("char_vocab/end token in words", lambda: data.char_vocab(["a.b"]), ValueError,
+        r"char_vocab: the end token '\.' appears in the words; it is reserved for id 0"),
+    row("char_vocab/a str", lambda: data.char_vocab("emma"), TypeError,
+        r"char_vocab: words must be a list of str, got str"),
+    row("CharVocab/no end token", lambda: data.CharVocab(("a", "b")), ValueError,
+        r"CharVocab: chars must be distinct single characters starting with the end token"),
+    row("CharVocab.encode/unknown char", lambda: data.char_vocab(["ab"]).encode("abc"),
+        ValueError, r"CharVocab\.encode: 'c' in 'abc' is not in the vocabulary '\.ab'"),
+    row("CharVocab.decode/id out of range",
+        lambda: data.char_vocab(["ab"]).decode(np.array([0, 3])), ValueError,
+        r"CharVocab\.decode: ids must be in \[0, 3\), got 3"),
+    row("CharVocab.decode/float ids",
+        lambda: data.char_vocab(["ab"]).decode(np.array([0.0])), TypeError,
+        r"CharVocab\.decode: ids must be a 1-D integer array, got float64"),
+    row("word_splits/fractions", lambda: data.word_splits(["a", "b"], fractions=(0.5, 0.6, 0)),
+        ValueError, r"word_splits: fractions must be three numbers in \[0, 1\] summing to 1"),
+    row("word_splits/jax key as seed", lambda: data.word_splits(["a"], seed=KEY), TypeError,
+        r"word_splits: seed must be a non-negative int or a np\.random\.Generator"),
+    row("context_windows/block_size=0",
+        lambda: data.context_windows(["ab"], data.char_vocab(["ab"]), 0), ValueError,
+        r"context_windows: block_size must be a positive integer, got 0"),
+    row("context_windows/no vocab", lambda: data.context_windows(["ab"], {"a": 1}, 3),
+        TypeError, r"context_windows: vocab must be a CharVocab \(from char_vocab\(words\)\), "
+        r"got dict"),
+    row("padded_sequences/ignore is an id",
+        lambda: data.padded_sequences(["ab"], data.char_vocab(["ab"]), ignore=0), ValueError,
+        r"padded_sequences: ignore must not be a vocabulary id \(0\.\.2\), got 0"),
+    row("padded_sequences/length too short",
+        lambda: data.padded_sequences(["abab"], data.char_vocab(["ab"]), length=4), ValueError,
+        r"padded_sequences: length must be an int of at least 5 \(the longest word \+ 1"),
     row("mnist/layout", lambda: data.mnist(layout="nchw"), ValueError,
         r"mnist: layout must be one of \('raw', 'flat', 'nhwc'\), got 'nchw'"),
     row("parse_idx/str", lambda: data.parse_idx("abc"), TypeError,

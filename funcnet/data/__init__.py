@@ -1,4 +1,4 @@
-"""Data for funcnet: MNIST, the lessons' small data sets, and preprocessing.
+"""Data for funcnet: MNIST, the word list, the lessons' small data sets, preprocessing.
 
 Everything here is host-side NumPy: arrays come back as NumPy (features float32
 ``(N, F)``, labels int32 ``(N,)``), ready to hand to jitted funcnet functions.
@@ -42,16 +42,29 @@ from funcnet.data.preprocessing import (
     standardize,
     train_test_split,
 )
+from funcnet.data.words_loader import (
+    WORDS_SHA256,
+    CharVocab,
+    char_vocab,
+    context_windows,
+    padded_sequences,
+    word_splits,
+    words,
+)
 
 __all__ = [
+    "CharVocab",
     "DEFAULT_MIRRORS",
     "IRIS_CLASSES",
     "IRIS_FEATURES",
     "MNIST_FILES",
     "StandardizerStats",
+    "WORDS_SHA256",
     "apply_standardizer",
     "batches",
     "blobs",
+    "char_vocab",
+    "context_windows",
     "default_cache_dir",
     "download_mnist",
     "fit_standardizer",
@@ -61,9 +74,12 @@ __all__ = [
     "mnist",
     "moons",
     "one_hot",
+    "padded_sequences",
     "parse_idx",
     "spirals",
     "standardize",
     "train_test_split",
+    "word_splits",
+    "words",
     "xor",
 ]

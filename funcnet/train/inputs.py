@@ -49,10 +49,24 @@ def labels_in_range(where: str, model, params, state, x, y, loss_fn, label: str)
 
     Under ``jit`` the loss cannot inspect its labels, so callers check them up front;
     the class count comes from the model's output shape (abstract evaluation, no FLOPs).
+    With an ``ignore`` id (``sequence_cross_entropy``) that id is allowed anywhere, even
+    outside ``[0, classes)``, but a sample whose every step is ignored is refused: the
+    reported loss and accuracy are means over samples, and it would count as one with
+    nothing in it.
     """
-    if loss_fn is not _losses.softmax_cross_entropy_with_integer_labels:
+    integer = _losses.integer_label_loss(loss_fn)
+    if integer is None:
         return
     sample = jax.ShapeDtypeStruct((1, *np.shape(x)[1:]), _checks.dtype_of(x))
     out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0],
                          params, state, sample)
-    _checks.integer_labels(where, label, np.asarray(y), out.shape[-1])
+    labels = np.asarray(y)
+    _checks.integer_labels(where, label, labels, out.shape[-1], ignore=integer.ignore)
+    if integer.ignore is not None and labels.size:
+        empty = np.all(labels.reshape(labels.shape[0], -1) == integer.ignore, axis=1)
+        if empty.any():
+            raise ValueError(
+                f"{where}: {label} has {int(empty.sum())} sample(s) whose every step is "
+                f"the ignore id {integer.ignore}, first at row {int(np.argmax(empty))}; "
+                f"a sample needs at least one real label, so drop those rows"
+            )

@@ -2,15 +2,21 @@
 the mask-weighted sums that training and evaluation both report.
 
 Each correctness function maps ``(outputs, targets) -> (N,)`` floats (1.0 correct,
-0.0 wrong); :func:`masked_correct` weights them by the batch mask, so padded samples
-never count.
+0.0 wrong; for a sequence, the fraction of its steps right); :func:`masked_correct`
+weights them by the batch mask, so padded samples never count.
 """
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 
 from funcnet import losses
+
+
+def _all_but_batch(x):
+    return x.reshape(x.shape[0], -1)
 
 
 def correct_integer_labels(logits, labels):
@@ -19,18 +25,37 @@ def correct_integer_labels(logits, labels):
     A tie for the top goes to the lowest index, as ``argmax`` does (ties are common with
     bf16 logits). A "label's logit beats every other" rule is a few kernels cheaper per
     step on GPU, but it counts every tie as wrong, so it is not used
-    (``benchmarks/step_cost.py`` measures both).
+    (``benchmarks/step_cost.py`` measures both). Sequence logits ``(N, T, K)`` with
+    labels ``(N, T)`` give each sample the fraction of its steps predicted right.
     """
-    return (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+    right = (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+    return jnp.mean(_all_but_batch(right), axis=1) if right.ndim > 1 else right
+
+
+@functools.cache
+def correct_labels_ignoring(ignore: int):
+    """The correctness for integer labels with padding id ``ignore``: per sample, the
+    fraction of its real (not ``ignore``) steps where argmax(logits) == labels; 0 for
+    a sample with no real step (``fit`` and ``evaluate`` refuse those).
+
+    Example:
+        >>> logits = jnp.array([[[2.0, 0.0], [2.0, 0.0], [0.0, 2.0]]])  # (1, 3, 2)
+        >>> correct_labels_ignoring(-1)(logits, jnp.array([[0, 1, -1]]))
+        Array([0.5], dtype=float32)
+    """
+
+    def correct(logits, labels):
+        real = _all_but_batch(labels != ignore)
+        right = _all_but_batch(jnp.argmax(logits, axis=-1) == labels) & real
+        steps = jnp.sum(real, axis=1).astype(jnp.float32)
+        return jnp.sum(right, axis=1).astype(jnp.float32) / jnp.maximum(steps, 1)
+
+    return correct
 
 
 def correct_one_hot(logits, targets):
     """argmax(logits) == argmax(targets), for one-hot or soft ``(N, K)`` targets."""
     return (jnp.argmax(logits, axis=-1) == jnp.argmax(targets, axis=-1)).astype(jnp.float32)
-
-
-def _all_but_batch(x):
-    return x.reshape(x.shape[0], -1)
 
 
 def correct_binary_logits(logits, labels):
@@ -54,7 +79,16 @@ _BY_LOSS = {
 
 
 def for_loss(loss_fn):
-    """Return the correctness function matching ``loss_fn``, or ``None`` (e.g. for mse)."""
+    """Return the correctness function matching ``loss_fn``, or ``None`` (e.g. for mse).
+
+    The integer-label cross-entropy with an ``ignore`` id (``sequence_cross_entropy``)
+    gets :func:`correct_labels_ignoring` for that id.
+    """
+    integer = losses.integer_label_loss(loss_fn)
+    if integer is not None and integer.ignore is not None:
+        return correct_labels_ignoring(integer.ignore)
+    if integer is not None:
+        return correct_integer_labels
     return _BY_LOSS.get(loss_fn)
 
 
