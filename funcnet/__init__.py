@@ -18,11 +18,13 @@ from funcnet import (
     train,
 )
 from funcnet.activations import (
+    gelu,
     identity,
     leaky_relu,
     log_softmax,
     relu,
     sigmoid,
+    silu,
     softmax,
     tanh,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "diagnostics",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "gelu",
     "identity",
     "initializers",
     "layers",
@@ -112,6 +115,7 @@ __all__ = [
     "plot",
     "relu",
     "sigmoid",
+    "silu",
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",

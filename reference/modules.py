@@ -81,7 +81,7 @@ def dense(spec: dict, path: str) -> Module:
 
 
 _ACTIVATION_HYPERPARAMETERS = {"leaky_relu": {"negative_slope"}, "softmax": {"axis"},
-                               "log_softmax": {"axis"}}
+                               "log_softmax": {"axis"}, "gelu": {"approximate"}}
 
 
 def activation(spec: dict, path: str) -> Module:
