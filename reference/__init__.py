@@ -10,6 +10,7 @@ chain-rule step in a one-line docstring:
 * ``dropout``: inverted dropout driven by an explicit keep-mask.
 * ``batchnorm``: batch normalization over the last axis, with running state.
 * ``residual``: the skip connection Y = X + F(X).
+* ``norm``: LayerNorm and RMSNorm over the last axis, each example's statistics.
 * ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
 * ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
 
@@ -54,6 +55,7 @@ from reference import (
     gradcheck,
     losses,
     modules,
+    norm,
     optim,
     pool,
     residual,
@@ -99,6 +101,7 @@ __all__ = [
     "gradcheck",
     "losses",
     "modules",
+    "norm",
     "numerical_gradient",
     "optim",
     "pool",

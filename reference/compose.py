@@ -196,6 +196,8 @@ REGISTRY: dict[str, Callable[[dict, str], Module]] = {
     "GlobalAvgPool": modules.global_avg_pool,
     "Dropout": modules.dropout,
     "BatchNorm": modules.batchnorm,
+    "LayerNorm": modules.layernorm,
+    "RMSNorm": modules.rmsnorm,
 }
 
 

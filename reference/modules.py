@@ -32,6 +32,13 @@ from reference.batchnorm import batchnorm_backward, batchnorm_forward, check_hyp
 from reference.conv import conv2d_backward, conv2d_forward
 from reference.dense import dense_backward, dense_forward
 from reference.dropout import check_rate, dropout_backward, dropout_forward
+from reference.norm import (
+    check_eps,
+    layernorm_backward,
+    layernorm_forward,
+    rmsnorm_backward,
+    rmsnorm_forward,
+)
 from reference.pool import (
     avg_pool_backward,
     avg_pool_forward,
@@ -253,3 +260,49 @@ def batchnorm(spec: dict, path: str) -> Module:
                                  eps=eps)
 
     return Module(forward, batchnorm_backward, path, spec)
+
+
+def layernorm(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.LayerNorm``: :func:`reference.norm.layernorm_forward` and backward.
+
+    Example:
+        >>> from reference import Context
+        >>> module = layernorm({"type": "LayerNorm", "eps": 1e-5, "use_bias": False}, "ln_0")
+        >>> module.forward({"scale": np.ones(2)}, None, np.array([[1.0, 3.0]]),
+        ...                Context())[0].round(4)
+        array([[-1.,  1.]])
+    """
+    _check_hyperparameters(spec, path, {"eps", "use_bias", "use_scale"})
+    where = _where(spec, path)
+    eps = check_eps(where, spec.get("eps", 1e-5))
+    flags = {name: spec.get(name, True) for name in ("use_scale", "use_bias")}
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+    names = [n for n, flag in (("scale", "use_scale"), ("bias", "use_bias")) if flags[flag]]
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if not isinstance(params, Mapping) or set(params) != set(names):
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"{where}: params must have keys {names} ({flags}), got {got}")
+        y, cache = layernorm_forward(dict(params), x, eps=eps)
+        return y, {}, cache
+
+    return Module(forward, layernorm_backward, path, spec)
+
+
+def rmsnorm(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.RMSNorm``: :func:`reference.norm.rmsnorm_forward` and backward."""
+    _check_hyperparameters(spec, path, {"eps"})
+    where = _where(spec, path)
+    eps = check_eps(where, spec.get("eps", 1e-6))
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        y, cache = rmsnorm_forward(dict(params), x, eps=eps)
+        return y, {}, cache
+
+    return Module(forward, rmsnorm_backward, path, spec)
