@@ -10,6 +10,8 @@ chain-rule step in a one-line docstring:
 * ``dropout``: inverted dropout driven by an explicit keep-mask.
 * ``batchnorm``: batch normalization over the last axis, with running state.
 * ``residual``: the skip connection Y = X + F(X).
+* ``embedding``: token ids to rows of a table (backward by ``np.add.at``), and learned
+  position vectors.
 * ``norm``: LayerNorm and RMSNorm over the last axis, each example's statistics.
 * ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
 * ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
@@ -50,6 +52,7 @@ from reference import (
     conv,
     dense,
     dropout,
+    embedding,
     engine,
     gates,
     gradcheck,
@@ -95,6 +98,7 @@ __all__ = [
     "conv",
     "dense",
     "dropout",
+    "embedding",
     "engine",
     "flatten_with_paths",
     "gates",

@@ -32,6 +32,12 @@ from reference.batchnorm import batchnorm_backward, batchnorm_forward, check_hyp
 from reference.conv import conv2d_backward, conv2d_forward
 from reference.dense import dense_backward, dense_forward
 from reference.dropout import check_rate, dropout_backward, dropout_forward
+from reference.embedding import (
+    embedding_backward,
+    embedding_forward,
+    positional_embedding_backward,
+    positional_embedding_forward,
+)
 from reference.norm import (
     check_eps,
     layernorm_backward,
@@ -306,3 +312,55 @@ def rmsnorm(spec: dict, path: str) -> Module:
         return y, {}, cache
 
     return Module(forward, rmsnorm_backward, path, spec)
+
+
+def _positive(where: str, spec: dict, name: str) -> int:
+    value = spec.get(name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def embedding(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.Embedding``: :func:`reference.embedding.embedding_forward`.
+
+    Its backward's ``dx`` is ``None`` (ids have no gradient), so it must come first.
+
+    Example:
+        >>> from reference import Context
+        >>> module = embedding({"type": "Embedding", "vocab_size": 3, "features": 2}, "e_0")
+        >>> module.forward({"w": np.eye(3, 2)}, None, np.array([[1]]), Context())[0]
+        array([[[0., 1.]]])
+    """
+    _check_hyperparameters(spec, path, {"vocab_size", "features"})
+    where = _where(spec, path)
+    shape = (_positive(where, spec, "vocab_size"), _positive(where, spec, "features"))
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if isinstance(params, Mapping) and np.shape(params.get("w")) != shape:
+            raise ValueError(f"{where}: params['w'] must have shape {shape}, got "
+                             f"{np.shape(params.get('w'))}")
+        y, cache = embedding_forward(dict(params), x)
+        return y, {}, cache
+
+    return Module(forward, embedding_backward, path, spec)
+
+
+def positional_embedding(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.PositionalEmbedding``: positional_embedding_forward/backward."""
+    _check_hyperparameters(spec, path, {"max_len"})
+    where = _where(spec, path)
+    max_len = _positive(where, spec, "max_len")
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if isinstance(params, Mapping) and np.shape(params.get("w"))[:1] != (max_len,):
+            raise ValueError(f"{where}: params['w'] must have shape ({max_len}, features), "
+                             f"got {np.shape(params.get('w'))}")
+        y, cache = positional_embedding_forward(dict(params), x)
+        return y, {}, cache
+
+    return Module(forward, positional_embedding_backward, path, spec)

@@ -8,6 +8,7 @@ name in ``reference`` (``funcnet/layers/dense.py`` <-> ``reference/dense.py``).
   ``dropout_masks``);
 * ``batchnorm``: ``BatchNorm`` (running statistics in ``state``);
 * ``residual``: ``Residual`` (``y = x + block(x)``);
+* ``embedding``: ``Embedding`` (integer ids to vectors), ``PositionalEmbedding``;
 * ``norm``: ``LayerNorm``, ``RMSNorm`` (each example's statistics over its last axis);
 * ``_windows``: the stride/padding/window rules conv and pool share.
 
@@ -19,6 +20,7 @@ from funcnet.layers.batchnorm import BatchNorm
 from funcnet.layers.conv import Conv2D
 from funcnet.layers.dense import Dense
 from funcnet.layers.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
+from funcnet.layers.embedding import Embedding, PositionalEmbedding
 from funcnet.layers.norm import LayerNorm, RMSNorm
 from funcnet.layers.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
 from funcnet.layers.residual import Residual
@@ -29,10 +31,12 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GlobalAvgPool",
     "LayerNorm",
     "MaxPool2D",
+    "PositionalEmbedding",
     "RMSNorm",
     "Residual",
     "dropout_keys",
