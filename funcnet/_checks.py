@@ -95,6 +95,17 @@ def floating_array(where: str, name: str, x) -> None:
         )
 
 
+def integer_array(where: str, name: str, x) -> None:
+    """Raise TypeError unless ``x`` is an array with an integer dtype (ids, not floats)."""
+    array(where, name, x)
+    dtype = dtype_of(x)
+    if not np.issubdtype(dtype, np.integer):
+        raise TypeError(
+            f"{where}: {name} must be an integer array, got dtype {dtype}; "
+            f"convert it first, e.g. {name}.astype(jnp.int32)"
+        )
+
+
 def min_rank(where: str, name: str, x, rank: int, layout: str) -> None:
     """Raise ValueError unless ``x.ndim >= rank``; ``layout`` describes the expected axes."""
     if np.ndim(x) < rank:

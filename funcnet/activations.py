@@ -3,13 +3,16 @@
 Each function maps an array of pre-activations ``z`` (any shape) to an array of the
 same shape. Passing one of them to :func:`funcnet.Sequential` makes it a parameter-free
 layer; :func:`funcnet.Activation` does the same with hyperparameters
-(``Activation("leaky_relu", negative_slope=0.2)``).
+(``Activation("leaky_relu", negative_slope=0.2)``, ``Activation("gelu",
+approximate=True)``).
 
 All are stable at extreme inputs: ``sigmoid(±1000)`` is exactly 0 or 1 with no
 overflow, and ``softmax``/``log_softmax`` subtract the row maximum before exponentiating.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -93,6 +96,49 @@ def log_softmax(z, axis: int = -1):
     return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=axis, keepdims=True))
 
 
+# sqrt(2 / pi) and 0.044715: the tanh approximation of Hendrycks & Gimpel (2016).
+_GELU_TANH_SCALE = math.sqrt(2 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+def gelu(z, approximate: bool = False):
+    """a = z * Phi(z), Phi the standard normal CDF (exact), or its tanh approximation
+    a = z * (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) / 2 with ``approximate=True``.
+
+    The exact form is the default, as in PyTorch (``approximate="none"``): it is the
+    function the name means, the tanh form being Hendrycks & Gimpel's cheaper stand-in.
+    Flax's ``nn.gelu`` (``jax.nn.gelu``) defaults to the approximation, which differs
+    from it by up to 5e-4 (near |z| = 2.7); pass ``approximate=True`` to reproduce a
+    model trained with it (GPT-2, or a Flax model using the default).
+
+    Both are computed in a form that keeps full relative precision where ``a`` is tiny
+    (z very negative): Phi(z) = erfc(-z / sqrt(2)) / 2 rather than (1 + erf(z / sqrt(2)))
+    / 2, and (1 + tanh(u)) / 2 = sigmoid(2u), the same functions with no cancellation.
+
+    Example:
+        >>> gelu(jnp.array([-1.0, 0.0, 1.0]))
+        Array([-0.15865527,  0.        ,  0.8413447 ], dtype=float32)
+        >>> gelu(jnp.array([1.0]), approximate=True)
+        Array([0.841192], dtype=float32)
+    """
+    if not isinstance(approximate, bool):
+        raise TypeError(f"gelu: approximate must be True or False, got {approximate!r}")
+    if approximate:
+        u = _GELU_TANH_SCALE * (z + _GELU_TANH_CUBIC * z**3)
+        return z * jax.lax.logistic(2 * u)
+    return 0.5 * z * jax.lax.erfc(-z / math.sqrt(2))
+
+
+def silu(z):
+    """a = z * sigmoid(z) (also called swish).
+
+    Example:
+        >>> silu(jnp.array([-1.0, 0.0, 1.0]))
+        Array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)
+    """
+    return z * jax.lax.logistic(z)
+
+
 ACTIVATIONS = {
     "identity": identity,
     "sigmoid": sigmoid,
@@ -101,6 +147,8 @@ ACTIVATIONS = {
     "leaky_relu": leaky_relu,
     "softmax": softmax,
     "log_softmax": log_softmax,
+    "gelu": gelu,
+    "silu": silu,
 }
 
 

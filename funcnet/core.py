@@ -65,6 +65,10 @@ class Layer:
             when a layer is not.
         rebuild: for a container, ``rebuild(children) -> Layer``, the same container
             around other children (``map_layers`` uses it); ``None`` for a leaf.
+        input_dtype: the dtype :func:`output_shape` feeds the layer when it finds the
+            output shape abstractly (``Sequential.init`` does, knowing only shapes):
+            float32, or an integer dtype for a layer that reads ids (``Embedding``); a
+            Sequential takes its first child's.
 
     Example:
         >>> layer = Dense(3)
@@ -82,6 +86,7 @@ class Layer:
     needs_key: bool = True
     scan_friendly: bool = True
     rebuild: Callable | None = dataclasses.field(default=None, repr=False)
+    input_dtype: Any = jnp.float32
 
     def __call__(self, params, state, x, *, train: bool = False, key=None):
         """Same as ``self.apply``."""
@@ -178,14 +183,16 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
 
     Args:
         name: one of ``funcnet.activations.ACTIVATIONS`` (``"relu"``, ``"softmax"``, ...).
-        **hyperparameters: passed to the function (``negative_slope`` for leaky_relu).
+        **hyperparameters: passed to the function (``negative_slope`` for leaky_relu,
+            ``axis`` for softmax and log_softmax, ``approximate`` for gelu).
 
     Example:
         >>> Activation("leaky_relu", negative_slope=0.2).spec
         {'type': 'Activation', 'name': 'leaky_relu', 'negative_slope': 0.2}
     """
     fn = _activations.get(name)
-    allowed = {"leaky_relu": {"negative_slope"}, "softmax": {"axis"}, "log_softmax": {"axis"}}
+    allowed = {"leaky_relu": {"negative_slope"}, "softmax": {"axis"}, "log_softmax": {"axis"},
+               "gelu": {"approximate"}}
     unknown = set(hyperparameters) - allowed.get(name, set())
     if unknown:
         raise TypeError(
@@ -198,6 +205,9 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
         if hp == "axis" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise TypeError(f"Activation({name!r}): axis must be an int, "
                             f"got {type(value).__name__}")
+        if hp == "approximate" and not isinstance(value, bool):
+            raise TypeError(f"Activation({name!r}): approximate must be True or False, "
+                            f"got {value!r}")
 
     def init(key, input_shape):
         del key, input_shape
@@ -240,9 +250,10 @@ def as_layer(obj) -> Layer:
     )
 
 
-def output_shape(layer: Layer, params, state, input_shape, dtype=jnp.float32) -> tuple:
-    """Shape of one example after ``layer``, found by abstract evaluation (no FLOPs)."""
-    x = jax.ShapeDtypeStruct((1, *input_shape), dtype)
+def output_shape(layer: Layer, params, state, input_shape, dtype=None) -> tuple:
+    """Shape of one example after ``layer``, found by abstract evaluation (no FLOPs);
+    the input is of ``dtype``, by default the layer's ``input_dtype``."""
+    x = jax.ShapeDtypeStruct((1, *input_shape), layer.input_dtype if dtype is None else dtype)
     out = jax.eval_shape(lambda p, s, xx: layer.apply(p, s, xx, train=False)[0],
                          params, state, x)
     return tuple(out.shape[1:])
@@ -308,5 +319,5 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
                   children=tuple(zip(names, children, strict=True)),
                   needs_key=any(child.needs_key for child in children),
                   scan_friendly=all(child.scan_friendly for child in children),
-                  rebuild=Sequential)
+                  rebuild=Sequential, input_dtype=children[0].input_dtype)
     return layer

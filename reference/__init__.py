@@ -12,6 +12,9 @@ chain-rule step in a one-line docstring:
 * ``residual``: the skip connection Y = X + F(X).
 * ``recurrent``: ``rnn_forward``/``rnn_backward``, LSTM and GRU; backprop through time
   step by step, with every ``dh_t`` from ``rnn_bptt``/``lstm_bptt``/``gru_bptt``.
+* ``embedding``: token ids to rows of a table (backward by ``np.add.at``), and learned
+  position vectors.
+* ``norm``: LayerNorm and RMSNorm over the last axis, each example's statistics.
 * ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
 * ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
 
@@ -51,11 +54,13 @@ from reference import (
     conv,
     dense,
     dropout,
+    embedding,
     engine,
     gates,
     gradcheck,
     losses,
     modules,
+    norm,
     optim,
     pool,
     recurrent,
@@ -96,12 +101,14 @@ __all__ = [
     "conv",
     "dense",
     "dropout",
+    "embedding",
     "engine",
     "flatten_with_paths",
     "gates",
     "gradcheck",
     "losses",
     "modules",
+    "norm",
     "numerical_gradient",
     "optim",
     "pool",

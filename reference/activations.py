@@ -14,6 +14,7 @@ softmax/log_softmax subtract the maximum along ``axis`` before exponentiating.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import NamedTuple
 
@@ -53,6 +54,11 @@ def identity_backward(da, cache):
     return np.asarray(da)
 
 
+def _stable_sigmoid(z):
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
 def sigmoid_forward(z):
     """a = 1 / (1 + exp(-z)), using exp(-|z|) so nothing overflows.
 
@@ -68,8 +74,7 @@ def sigmoid_forward(z):
         array([0.5, 1. , 0. ])
     """
     z = _checks.float_array("sigmoid", "z", z)
-    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    a = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    a = _stable_sigmoid(z)
     return a, a
 
 
@@ -241,6 +246,98 @@ def log_softmax_backward(da, cache):
     return da - p * np.sum(da, axis=axis, keepdims=True)
 
 
+# sqrt(2 / pi) and 0.044715: the tanh approximation of Hendrycks & Gimpel (2016).
+_GELU_TANH_SCALE = math.sqrt(2 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+# math.erfc is correctly rounded to about 1 ulp; applied elementwise (the loop is the
+# library's, not an algorithm's), it keeps the float64 checks at 1e-10 honest.
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+
+def gelu_forward(z, approximate: bool = False):
+    """a = z Phi(z), Phi(z) = erfc(-z/sqrt 2)/2; approximate: a = z sigmoid(2u).
+
+    The approximation has ``u = sqrt(2/pi) (z + 0.044715 z^3)``; ``sigmoid(2u)`` is
+    ``(1 + tanh(u)) / 2`` written without its cancellation at very negative ``z`` (as
+    ``erfc`` is for ``1 + erf``), so ``a`` keeps full relative precision there.
+
+    Args:
+        z: ``(...)`` float array.
+        approximate: the tanh approximation instead of the exact erf form (the default).
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, cache = gelu_forward(np.array([-1.0, 0.0, 1.0]))
+        >>> a
+        array([-0.15865525,  0.        ,  0.84134475])
+        >>> gelu_backward(np.ones(3), cache)
+        array([-0.08331547,  0.5       ,  1.08331547])
+    """
+    z = _checks.float_array("gelu", "z", z)
+    if not isinstance(approximate, bool):
+        raise TypeError(f"gelu: approximate must be True or False, got {approximate!r}")
+    if approximate:
+        u = _GELU_TANH_SCALE * (z + _GELU_TANH_CUBIC * z**3)
+        s = _stable_sigmoid(2 * u)
+        return z * s, (z, s, True)
+    cdf = 0.5 * _erfc(-z / math.sqrt(2))
+    return z * cdf, (z, cdf, False)
+
+
+def gelu_backward(da, cache):
+    """dz = da (Phi(z) + z phi(z)), phi = Phi'; approximate: dz = da (s + 2 z s (1 - s) du/dz).
+
+    ``phi(z) = exp(-z^2/2) / sqrt(2 pi)`` is the normal density. The approximate form's
+    ``s = sigmoid(2u)`` has ``ds/du = 2 s (1 - s)`` and
+    ``du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2)``.
+
+    Example:
+        >>> _, cache = gelu_forward(np.array([0.0]), approximate=True)
+        >>> gelu_backward(np.ones(1), cache)
+        array([0.5])
+    """
+    z, s, approximate = cache
+    if approximate:
+        du = _GELU_TANH_SCALE * (1 + 3 * _GELU_TANH_CUBIC * z**2)
+        return da * (s + 2 * z * s * (1 - s) * du)
+    pdf = np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
+    return da * (s + z * pdf)
+
+
+def silu_forward(z):
+    """a = z * sigmoid(z) (swish).
+
+    Args:
+        z: ``(...)`` float array.
+
+    Returns:
+        ``(a, cache)``; ``a`` has the shape of ``z``.
+
+    Example:
+        >>> a, cache = silu_forward(np.array([-1.0, 0.0, 1.0]))
+        >>> a
+        array([-0.26894142,  0.        ,  0.73105858])
+    """
+    z = _checks.float_array("silu", "z", z)
+    s = _stable_sigmoid(z)
+    return z * s, (z, s)
+
+
+def silu_backward(da, cache):
+    """dz = da * s (1 + z (1 - s)), s = sigmoid(z): the product rule on z * s.
+
+    Example:
+        >>> _, cache = silu_forward(np.array([0.0]))
+        >>> silu_backward(np.ones(1), cache)
+        array([0.5])
+    """
+    z, s = cache
+    return da * (s * (1 + z * (1 - s)))
+
+
 ACTIVATIONS = {
     "identity": Pair(identity_forward, identity_backward),
     "sigmoid": Pair(sigmoid_forward, sigmoid_backward),
@@ -249,6 +346,8 @@ ACTIVATIONS = {
     "leaky_relu": Pair(leaky_relu_forward, leaky_relu_backward),
     "softmax": Pair(softmax_forward, softmax_backward),
     "log_softmax": Pair(log_softmax_forward, log_softmax_backward),
+    "gelu": Pair(gelu_forward, gelu_backward),
+    "silu": Pair(silu_forward, silu_backward),
 }
 
 

@@ -199,6 +199,10 @@ REGISTRY: dict[str, Callable[[dict, str], Module]] = {
     "RNN": modules.recurrent,
     "LSTM": modules.recurrent,
     "GRU": modules.recurrent,
+    "LayerNorm": modules.layernorm,
+    "RMSNorm": modules.rmsnorm,
+    "Embedding": modules.embedding,
+    "PositionalEmbedding": modules.positional_embedding,
 }
 
 
@@ -257,6 +261,9 @@ class Network:
     def backward(self, dy, cache):
         """Chain rule from the output back: returns ``(dx, dparams)``, dparams shaped like params.
 
+        ``dx`` is ``None`` for a model whose input is integer ids (it starts with an
+        Embedding): ids have no gradient.
+
         Args:
             dy: gradient with respect to the output ``y`` (same shape as ``y``).
             cache: from :meth:`forward`.
@@ -307,7 +314,8 @@ def value_and_grad(spec, params, x, targets, loss: str, *, state=None, train: bo
         reduction: ``"mean"`` or ``"sum"`` over the batch.
 
     Returns:
-        ``(loss_value, dparams, dx)``: dparams shaped like params, dx like x.
+        ``(loss_value, dparams, dx)``: dparams shaped like params, dx like x (``None``
+        when x is integer ids).
 
     Example:
         >>> spec = {"type": "Dense", "features": 1, "use_bias": True}

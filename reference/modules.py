@@ -32,6 +32,19 @@ from reference.batchnorm import batchnorm_backward, batchnorm_forward, check_hyp
 from reference.conv import conv2d_backward, conv2d_forward
 from reference.dense import dense_backward, dense_forward
 from reference.dropout import check_rate, dropout_backward, dropout_forward
+from reference.embedding import (
+    embedding_backward,
+    embedding_forward,
+    positional_embedding_backward,
+    positional_embedding_forward,
+)
+from reference.norm import (
+    check_eps,
+    layernorm_backward,
+    layernorm_forward,
+    rmsnorm_backward,
+    rmsnorm_forward,
+)
 from reference.pool import (
     avg_pool_backward,
     avg_pool_forward,
@@ -82,7 +95,7 @@ def dense(spec: dict, path: str) -> Module:
 
 
 _ACTIVATION_HYPERPARAMETERS = {"leaky_relu": {"negative_slope"}, "softmax": {"axis"},
-                               "log_softmax": {"axis"}}
+                               "log_softmax": {"axis"}, "gelu": {"approximate"}}
 
 
 def activation(spec: dict, path: str) -> Module:
@@ -254,6 +267,104 @@ def batchnorm(spec: dict, path: str) -> Module:
                                  eps=eps)
 
     return Module(forward, batchnorm_backward, path, spec)
+
+
+def layernorm(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.LayerNorm``: :func:`reference.norm.layernorm_forward` and backward.
+
+    Example:
+        >>> from reference import Context
+        >>> module = layernorm({"type": "LayerNorm", "eps": 1e-5, "use_bias": False}, "ln_0")
+        >>> module.forward({"scale": np.ones(2)}, None, np.array([[1.0, 3.0]]),
+        ...                Context())[0].round(4)
+        array([[-1.,  1.]])
+    """
+    _check_hyperparameters(spec, path, {"eps", "use_bias", "use_scale"})
+    where = _where(spec, path)
+    eps = check_eps(where, spec.get("eps", 1e-5))
+    flags = {name: spec.get(name, True) for name in ("use_scale", "use_bias")}
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+    names = [n for n, flag in (("scale", "use_scale"), ("bias", "use_bias")) if flags[flag]]
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if not isinstance(params, Mapping) or set(params) != set(names):
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"{where}: params must have keys {names} ({flags}), got {got}")
+        y, cache = layernorm_forward(dict(params), x, eps=eps)
+        return y, {}, cache
+
+    return Module(forward, layernorm_backward, path, spec)
+
+
+def rmsnorm(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.RMSNorm``: :func:`reference.norm.rmsnorm_forward` and backward."""
+    _check_hyperparameters(spec, path, {"eps"})
+    where = _where(spec, path)
+    eps = check_eps(where, spec.get("eps", 1e-6))
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        y, cache = rmsnorm_forward(dict(params), x, eps=eps)
+        return y, {}, cache
+
+    return Module(forward, rmsnorm_backward, path, spec)
+
+
+def _positive(where: str, spec: dict, name: str) -> int:
+    value = spec.get(name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def embedding(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.Embedding``: :func:`reference.embedding.embedding_forward`.
+
+    Its backward's ``dx`` is ``None`` (ids have no gradient), so it must come first.
+
+    Example:
+        >>> from reference import Context
+        >>> module = embedding({"type": "Embedding", "vocab_size": 3, "features": 2}, "e_0")
+        >>> module.forward({"w": np.eye(3, 2)}, None, np.array([[1]]), Context())[0]
+        array([[[0., 1.]]])
+    """
+    _check_hyperparameters(spec, path, {"vocab_size", "features"})
+    where = _where(spec, path)
+    shape = (_positive(where, spec, "vocab_size"), _positive(where, spec, "features"))
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if isinstance(params, Mapping) and np.shape(params.get("w")) != shape:
+            raise ValueError(f"{where}: params['w'] must have shape {shape}, got "
+                             f"{np.shape(params.get('w'))}")
+        y, cache = embedding_forward(dict(params), x)
+        return y, {}, cache
+
+    return Module(forward, embedding_backward, path, spec)
+
+
+def positional_embedding(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.PositionalEmbedding``: positional_embedding_forward/backward."""
+    _check_hyperparameters(spec, path, {"max_len"})
+    where = _where(spec, path)
+    max_len = _positive(where, spec, "max_len")
+
+    def forward(params, state, x, ctx):
+        del ctx
+        _require_empty(where, "state", state)
+        if isinstance(params, Mapping) and np.shape(params.get("w"))[:1] != (max_len,):
+            raise ValueError(f"{where}: params['w'] must have shape ({max_len}, features), "
+                             f"got {np.shape(params.get('w'))}")
+        y, cache = positional_embedding_forward(dict(params), x)
+        return y, {}, cache
+
+    return Module(forward, positional_embedding_backward, path, spec)
 
 
 def recurrent(spec: dict, path: str) -> Module:

@@ -49,10 +49,12 @@ def assert_errors_below(kind: str, errors: dict[str, float], tol: float) -> None
 
 
 def check_layer(layer, params, state, x, *, train=False, key=None, seed=0,
-                check_numerical=True):
+                check_numerical=True, check_input=True):
     """Forward, ``jax.grad`` and numerical agreement of ``layer`` with its reference twin.
 
     The funcnet side runs as one jitted value-and-grad (one compile per shape).
+    ``check_input=False`` leaves ``x`` out (integer ids have no gradient): the
+    reference backward's ``dx`` must then be ``None``.
 
     Returns:
         ``(y, new_state)`` from funcnet, for further checks by the caller.
@@ -73,8 +75,9 @@ def check_layer(layer, params, state, x, *, train=False, key=None, seed=0,
             y, new_state = layer.apply(p, state, xx, train=train, key=key)
             return jnp.sum(y * rr), (y, new_state)
 
-        (_, (y, new_state)), grads = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(p, xx)
-        return y, new_state, grads
+        argnums = (0, 1) if check_input else 0
+        (_, (y, new_state)), grads = jax.value_and_grad(loss, argnums=argnums, has_aux=True)(p, xx)
+        return y, new_state, grads if check_input else (grads, None)
 
     y, new_state, (jax_dparams, jax_dx) = funcnet_value_and_grad(params, x, r)
     forward_errors = {"y": reference.relative_error(y_ref, y)}
@@ -83,13 +86,18 @@ def check_layer(layer, params, state, x, *, train=False, key=None, seed=0,
 
     dx, dparams = net.backward(r, cache)
     jax_errors = tree_errors(dparams, jax_dparams)
-    jax_errors["x"] = reference.relative_error(dx, jax_dx)
+    if check_input:
+        jax_errors["x"] = reference.relative_error(dx, jax_dx)
+    else:
+        assert dx is None, f"x has no gradient, yet reference backward gave dx {dx!r}"
     assert_errors_below("jax", jax_errors, JAX_TOL)
 
     if check_numerical:
         numerical = reference.check(lambda p: np.sum(ref_forward(p, np_x)[0] * r),
                                     np_params, dparams, tol=NUMERICAL_TOL)
-        numerical["x"] = reference.check(lambda xx: np.sum(ref_forward(np_params, xx)[0] * r),
-                                         np_x, dx, tol=NUMERICAL_TOL)[""]
+        if check_input:
+            numerical["x"] = reference.check(
+                lambda xx: np.sum(ref_forward(np_params, xx)[0] * r), np_x, dx,
+                tol=NUMERICAL_TOL)[""]
         assert_errors_below("numerical", numerical, NUMERICAL_TOL)
     return y, new_state

@@ -64,6 +64,26 @@ def lstm():
     return (layer, *layer.init(KEY, (4, 2)))
 
 
+@functools.cache
+def embedding():
+    """Embedding(5, 3) on 4 ids per example."""
+    layer = fn.Embedding(5, 3)
+    return (layer, *layer.init(KEY, (4,)))
+
+
+@functools.cache
+def positional():
+    """PositionalEmbedding(4) on sequences of 3 steps of 2 features."""
+    layer = fn.PositionalEmbedding(4)
+    return (layer, *layer.init(KEY, (3, 2)))
+
+
+@functools.cache
+def layernorm():
+    layer = fn.LayerNorm()
+    return (layer, *layer.init(KEY, (3,)))
+
+
 PARAMS = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
 X = np.ones((4, 2))
 Y = np.array([0, 1, 2, 0], np.int32)
@@ -375,7 +395,100 @@ BAD = [
     row("reference.build/LSTM unknown entry", lambda: reference.build(
         {"type": "LSTM", "hidden": 2, "units": 3}), TypeError,
         r"LSTM: unexpected spec entries \['units'\]"),
+    # ---------------------------------------------------------------- Embedding
+    row("Embedding/vocab_size=0", lambda: fn.Embedding(0, 3), ValueError,
+        r"Embedding: vocab_size must be a positive integer, got 0"),
+    row("Embedding/features=2.5", lambda: fn.Embedding(5, 2.5), ValueError,
+        r"Embedding: features must be a positive integer, got 2\.5"),
+    row("Embedding/int param_dtype", lambda: fn.Embedding(5, 3, param_dtype=jnp.int32),
+        TypeError, r"Embedding\(5, 3\): param_dtype must be a floating dtype, got int32"),
+    row("Embedding.init/int key", lambda: fn.Embedding(5, 3).init(0, (4,)), TypeError,
+        r"Embedding\(5, 3\): " + NOT_A_KEY),
+    row("Embedding/float ids", lambda: apply(embedding, jnp.ones((2, 4))), TypeError,
+        r"Embedding\(5, 3\): ids must be an integer array, got dtype float64; convert it "
+        r"first, e.g. ids\.astype\(jnp\.int32\)"),
+    row("Embedding/bool ids", lambda: apply(embedding, np.ones((2, 4), bool)), TypeError,
+        r"Embedding\(5, 3\): ids must be an integer array, got dtype bool"),
+    row("Embedding/rank-0 ids", lambda: apply(embedding, jnp.int32(1)), ValueError,
+        r"Embedding\(5, 3\): ids must have at least 1 dimension\(s\) \(batch, T\)"),
+    row("Embedding/id = vocab_size", lambda: apply(embedding, np.array([[0, 1], [2, 5]])),
+        ValueError, r"Embedding\(5, 3\): ids must be in \[0, 5\), got id 5 at index "
+                    r"\(1, 1\); map unknown tokens"),
+    row("Embedding/negative id", lambda: apply(embedding, np.array([[0, -1, 9]])),
+        ValueError, r"ids must be in \[0, 5\), got id -1 at index \(0, 1\)"),
+    row("Embedding/params of another size", lambda: fn.Embedding(6, 3).apply(
+        embedding()[1], {}, np.zeros((1, 4), np.int32)), ValueError,
+        r"Embedding\(6, 3\): params\['w'\] must have shape \(6, 3\), got \(5, 3\)"),
+    row("Embedding/params of a Dense", lambda: fn.Embedding(5, 3).apply(
+        PARAMS, {}, np.zeros((1, 4), np.int32)), ValueError,
+        r"Embedding\(5, 3\): params must be the dict with keys \['w'\] .* got keys "
+        r"\['b', 'w'\]"),
+    # ---------------------------------------------------------------- PositionalEmbedding
+    row("PositionalEmbedding/max_len=0", lambda: fn.PositionalEmbedding(0), ValueError,
+        r"PositionalEmbedding: max_len must be a positive integer, got 0"),
+    row("PositionalEmbedding.init/T > max_len",
+        lambda: fn.PositionalEmbedding(4).init(KEY, (6, 2)), ValueError,
+        r"PositionalEmbedding\(4\): input_shape has 6 time steps, more than max_len 4; "
+        r"build the layer with max_len >= 6"),
+    row("PositionalEmbedding.init/rank-1 input_shape",
+        lambda: fn.PositionalEmbedding(4).init(KEY, (3,)), ValueError,
+        r"PositionalEmbedding\(4\): input_shape must be \(T, features\) per example"),
+    row("PositionalEmbedding/T > max_len", lambda: apply(positional, jnp.ones((2, 5, 2))),
+        ValueError, r"PositionalEmbedding\(4\): x has 5 time steps, more than max_len 4"),
+    row("PositionalEmbedding/rank-2 x", lambda: apply(positional, jnp.ones((3, 2))),
+        ValueError, r"PositionalEmbedding\(4\): x must have 3 dimensions "
+                    r"\(batch, T, features\), got shape \(3, 2\)"),
+    row("PositionalEmbedding/wrong features", lambda: apply(positional, jnp.ones((2, 3, 5))),
+        ValueError, r"PositionalEmbedding\(4\): x must have 2 features on its last axis "
+                    r"\(those of params\['w'\] \(4, 2\)\), got x shape \(2, 3, 5\)"),
+    row("PositionalEmbedding/int x",
+        lambda: apply(positional, jnp.ones((2, 3, 2), jnp.int32)), TypeError,
+        r"PositionalEmbedding\(4\): x must be a floating-point array, got dtype int32"),
+    row("PositionalEmbedding/params of another max_len", lambda: fn.PositionalEmbedding(8)
+        .apply(positional()[1], {}, jnp.ones((2, 3, 2))), ValueError,
+        r"PositionalEmbedding\(8\): params\['w'\] must have shape \(8, features\), "
+        r"got \(4, 2\)"),
+    # ---------------------------------------------------------------- LayerNorm, RMSNorm
+    row("LayerNorm/eps=0", lambda: fn.LayerNorm(eps=0), ValueError,
+        r"LayerNorm: eps must be finite and > 0, got 0"),
+    row("LayerNorm/eps rounds to 0 in float32", lambda: fn.LayerNorm(eps=1e-50), ValueError,
+        r"LayerNorm: eps must stay > 0 in float32 \(the statistics' dtype\), got 1e-50, "
+        r"which rounds to 0"),
+    row("LayerNorm/use_bias=1", lambda: fn.LayerNorm(use_bias=1), TypeError,
+        r"LayerNorm: use_bias must be True or False, got 1"),
+    row("LayerNorm/use_scale=None", lambda: fn.LayerNorm(use_scale=None), TypeError,
+        r"LayerNorm: use_scale must be True or False, got None"),
+    row("LayerNorm.init/int key", lambda: fn.LayerNorm().init(0, (3,)), TypeError,
+        r"LayerNorm\(eps=1e-05\): " + NOT_A_KEY),
+    row("LayerNorm/wrong width", lambda: apply(layernorm, jnp.ones((4, 2))), ValueError,
+        r"LayerNorm\(eps=1e-05\): x must have 3 features on its last axis \(the size of "
+        r"its params\), got x shape \(4, 2\)"),
+    row("LayerNorm/rank-1 x", lambda: apply(layernorm, jnp.ones(3)), ValueError,
+        r"LayerNorm\(eps=1e-05\): x must have at least 2 dimension\(s\) "
+        r"\(batch, \.\.\., features\)"),
+    row("LayerNorm/int x", lambda: apply(layernorm, jnp.ones((4, 3), jnp.int32)), TypeError,
+        r"LayerNorm\(eps=1e-05\): x must be a floating-point array, got dtype int32"),
+    row("LayerNorm/params with no bias", lambda: fn.LayerNorm().apply(
+        {"scale": jnp.ones(3)}, {}, jnp.ones((4, 3))), ValueError,
+        r"LayerNorm\(eps=1e-05\): params must be the dict with keys \['bias', 'scale'\] "
+        r".* got keys \['scale'\]"),
+    row("RMSNorm/eps=-1", lambda: fn.RMSNorm(eps=-1.0), ValueError,
+        r"RMSNorm: eps must be finite and > 0, got -1\.0"),
+    row("RMSNorm/eps='1e-6'", lambda: fn.RMSNorm(eps="1e-6"), TypeError,
+        r"RMSNorm: eps must be a real number, got str"),
+    row("RMSNorm/wrong width", lambda: fn.RMSNorm().apply(
+        {"scale": jnp.ones(3)}, {}, jnp.ones((2, 4, 5))), ValueError,
+        r"RMSNorm\(eps=1e-06\): x must have 3 features on its last axis"),
     # ---------------------------------------------------------------- Activation
+    row("Activation/gelu approximate='tanh'",
+        lambda: fn.Activation("gelu", approximate="tanh"), TypeError,
+        r"Activation\('gelu'\): approximate must be True or False, got 'tanh'"),
+    row("Activation/silu takes no approximate",
+        lambda: fn.Activation("silu", approximate=True), TypeError,
+        r"Activation\('silu'\): unexpected hyperparameter\(s\) \['approximate'\]; silu "
+        r"accepts none"),
+    row("gelu/approximate=1", lambda: fn.gelu(jnp.ones(2), approximate=1), TypeError,
+        r"gelu: approximate must be True or False, got 1"),
     row("Activation/unknown name", lambda: fn.Activation("swish"), ValueError,
         r"unknown activation 'swish'; expected one of"),
     row("Activation/unknown hyperparameter", lambda: fn.Activation("relu", alpha=1), TypeError,
@@ -1095,6 +1208,14 @@ DOCUMENTED = [
      lambda: bool(np.isnan(fn.evaluate(*mlp(), (np.full((4, 2), np.nan), Y))["loss"])), True),
     ("make_step/out-of-range labels under jit: the guard skips the step",
      _guarded_step_with_bad_labels, True),
+    ("Embedding/out-of-range ids under jit give NaN rows, not clamped ones",
+     lambda: np.isnan(jax.jit(lambda ids: apply(embedding, ids)[0])(
+         jnp.array([[0, 5, -1, 4]]))[0, :, 0]).tolist(), [False, True, True, False]),
+    ("Embedding/any integer dtype of ids", lambda: apply(
+        embedding, np.array([[0, 1, 2, 4]], np.uint8))[0].shape, (1, 4, 3)),
+    ("PositionalEmbedding/a sequence shorter than max_len uses the first rows",
+     lambda: bool((apply(positional, jnp.zeros((1, 2, 2)))[0][0]
+                   == positional()[1]["w"][:2]).all()), True),
 ]
 
 

@@ -11,6 +11,8 @@ name in ``reference`` (``funcnet/layers/dense.py`` <-> ``reference/dense.py``).
 * ``recurrent``: ``RNN``, ``LSTM``, ``GRU`` over ``(N, T, F)`` sequences (PyTorch's gate
   conventions), and their cells ``rnn_cell``, ``lstm_cell``, ``gru_cell`` for an
   explicit carry;
+* ``embedding``: ``Embedding`` (integer ids to vectors), ``PositionalEmbedding``;
+* ``norm``: ``LayerNorm``, ``RMSNorm`` (each example's statistics over its last axis);
 * ``_windows``: the stride/padding/window rules conv and pool share.
 
 Activations are layers too (``funcnet.core.Activation``; the functions live in
@@ -21,6 +23,8 @@ from funcnet.layers.batchnorm import BatchNorm
 from funcnet.layers.conv import Conv2D
 from funcnet.layers.dense import Dense
 from funcnet.layers.dropout import Dropout, dropout_keys, dropout_mask, dropout_masks
+from funcnet.layers.embedding import Embedding, PositionalEmbedding
+from funcnet.layers.norm import LayerNorm, RMSNorm
 from funcnet.layers.pool import AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D
 from funcnet.layers.recurrent import GRU, LSTM, RNN, gru_cell, lstm_cell, rnn_cell
 from funcnet.layers.residual import Residual
@@ -31,12 +35,16 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GRU",
     "GlobalAvgPool",
     "LSTM",
     "MaxPool2D",
     "RNN",
+    "LayerNorm",
+    "PositionalEmbedding",
+    "RMSNorm",
     "Residual",
     "dropout_keys",
     "dropout_mask",
