@@ -10,6 +10,8 @@ chain-rule step in a one-line docstring:
 * ``dropout``: inverted dropout driven by an explicit keep-mask.
 * ``batchnorm``: batch normalization over the last axis, with running state.
 * ``residual``: the skip connection Y = X + F(X).
+* ``attention``: scaled dot-product and multi-head self-attention,
+  softmax(Q K^T / sqrt(d) + mask) V, with the softmax backward written out.
 * ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
 * ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
 
@@ -44,6 +46,7 @@ Example:
 
 from reference import (
     activations,
+    attention,
     batchnorm,
     compose,
     conv,
@@ -84,6 +87,7 @@ __all__ = [
     "SigmoidGate",
     "Value",
     "activations",
+    "attention",
     "batchnorm",
     "build",
     "build_module",

@@ -196,6 +196,7 @@ REGISTRY: dict[str, Callable[[dict, str], Module]] = {
     "GlobalAvgPool": modules.global_avg_pool,
     "Dropout": modules.dropout,
     "BatchNorm": modules.batchnorm,
+    "MultiHeadAttention": modules.multi_head_attention,
 }
 
 

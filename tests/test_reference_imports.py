@@ -48,7 +48,8 @@ def test_no_reference_submodule_imports_jax_or_funcnet():
     assert not offenders, f"these reference modules import forbidden packages: {offenders}"
 
 
-FAMILIES = ["dense", "conv", "pool", "dropout", "batchnorm", "residual", "activations", "losses"]
+FAMILIES = ["dense", "conv", "pool", "dropout", "batchnorm", "residual", "attention",
+            "activations", "losses"]
 BUILD_MACHINERY = {"reference.compose", "reference.modules", "reference._module"}
 
 
@@ -76,5 +77,6 @@ def test_registry_is_one_table_in_compose():
         cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert report.startswith("True ")
     for layer_type in ["Sequential", "Residual", "Dense", "Activation", "Conv2D", "MaxPool2D",
-                       "AvgPool2D", "Flatten", "GlobalAvgPool", "Dropout", "BatchNorm"]:
+                       "AvgPool2D", "Flatten", "GlobalAvgPool", "Dropout", "BatchNorm",
+                       "MultiHeadAttention"]:
         assert f"'{layer_type}'" in report, layer_type
