@@ -260,6 +260,9 @@ def TransformerBlock(  # noqa: N802 (a layer constructor)
     where = f"TransformerBlock(features={features})"
     num_heads = _checks.positive_int(where, "num_heads", num_heads)
     mlp_ratio = _checks.positive_int(where, "mlp_ratio", mlp_ratio)
+    dropout = _checks.unit_interval(where, "dropout", dropout)
+    if not isinstance(causal, bool):
+        raise TypeError(f"{where}: causal must be True or False, got {causal!r}")
     head_size(where, features, num_heads)
     inner = Sequential(_block_layers(features, num_heads, mlp_ratio, dropout, causal,
                                      param_dtype))
