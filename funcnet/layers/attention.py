@@ -239,7 +239,8 @@ def TransformerBlock(  # noqa: N802 (a layer constructor)
         features: the width ``D`` of the sequences (keyword-only, required: the MLP's
             Dense layers are sized at construction, so the description is complete
             before init).
-        param_dtype: dtype of the parameters.
+        param_dtype: dtype of the attention and Dense parameters (the LayerNorms
+            keep their own default).
 
     It is a ``Sequential`` of two ``Residual`` blocks named ``"transformer_block"``: its
     spec, children and params are that Sequential's, so ``walk``, ``dropout_masks`` and
