@@ -15,6 +15,8 @@ chain-rule step in a one-line docstring:
 * ``embedding``: token ids to rows of a table (backward by ``np.add.at``), and learned
   position vectors.
 * ``norm``: LayerNorm and RMSNorm over the last axis, each example's statistics.
+* ``attention``: scaled dot-product and multi-head self-attention,
+  softmax(Q K^T / sqrt(d) + mask) V, with the softmax backward written out.
 * ``activations``: ``relu_forward``/``relu_backward``, ...; the table ``ACTIVATIONS``.
 * ``losses``: ``mse_forward``/``mse_backward``, ...; the table ``LOSSES``.
 
@@ -49,6 +51,7 @@ Example:
 
 from reference import (
     activations,
+    attention,
     batchnorm,
     compose,
     conv,
@@ -92,6 +95,7 @@ __all__ = [
     "SigmoidGate",
     "Value",
     "activations",
+    "attention",
     "batchnorm",
     "build",
     "build_module",

@@ -203,6 +203,7 @@ REGISTRY: dict[str, Callable[[dict, str], Module]] = {
     "RMSNorm": modules.rmsnorm,
     "Embedding": modules.embedding,
     "PositionalEmbedding": modules.positional_embedding,
+    "MultiHeadAttention": modules.multi_head_attention,
 }
 
 

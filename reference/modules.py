@@ -28,6 +28,7 @@ import numpy as np
 from reference import _windows as _win
 from reference._module import Module, _check_hyperparameters, _require_empty, _where
 from reference.activations import ACTIVATIONS
+from reference.attention import multi_head_attention_backward, multi_head_attention_forward
 from reference.batchnorm import batchnorm_backward, batchnorm_forward, check_hyperparameters
 from reference.conv import conv2d_backward, conv2d_forward
 from reference.dense import dense_backward, dense_forward
@@ -415,3 +416,46 @@ def recurrent(spec: dict, path: str) -> Module:
         return bptt(dy, cache)[:2]
 
     return Module(forward, backward, path, spec)
+
+
+def multi_head_attention(spec: dict, path: str) -> Module:
+    """The twin of ``funcnet.MultiHeadAttention``: reference.attention's pair.
+
+    A padding mask (what funcnet's ``apply`` takes as ``mask=``) comes from
+    ``extras[path]``: ``(N, T)`` bool, True for real tokens; without one every key is
+    real.
+
+    Example:
+        >>> from reference import Context
+        >>> spec = {"type": "MultiHeadAttention", "num_heads": 1, "causal": True,
+        ...         "use_bias": False}
+        >>> params = {f"w_{p}": np.eye(2) for p in "qkvo"}
+        >>> ctx = Context(extras={"mha": np.array([[True, False]])})
+        >>> multi_head_attention(spec, "mha").forward(params, None, np.ones((1, 2, 2)),
+        ...                                           ctx)[0]
+        array([[[1., 1.],
+                [1., 1.]]])
+    """
+    _check_hyperparameters(spec, path, {"num_heads", "causal", "use_bias"})
+    where = _where(spec, path)
+    num_heads, causal = spec.get("num_heads"), spec.get("causal", False)
+    use_bias = spec.get("use_bias", True)
+    if isinstance(num_heads, bool) or not isinstance(num_heads, numbers.Integral) \
+            or num_heads <= 0:
+        raise ValueError(f"{where}: num_heads must be a positive integer, got {num_heads!r}")
+    for name, value in (("causal", causal), ("use_bias", use_bias)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+    names = {f"w_{p}" for p in "qkvo"} | ({f"b_{p}" for p in "qvo"} if use_bias else set())
+
+    def forward(params, state, x, ctx):
+        _require_empty(where, "state", state)
+        if not isinstance(params, Mapping) or set(params) != names:
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"{where}: params must have keys {sorted(names)} "
+                             f"(use_bias={use_bias}), got {got}")
+        y, cache = multi_head_attention_forward(dict(params), x, num_heads=num_heads,
+                                                causal=causal, mask=ctx.extras.get(path))
+        return y, {}, cache
+
+    return Module(forward, multi_head_attention_backward, path, spec)

@@ -84,6 +84,12 @@ def layernorm():
     return (layer, *layer.init(KEY, (3,)))
 
 
+@functools.cache
+def attention():
+    layer = fn.MultiHeadAttention(2)
+    return (layer, *layer.init(KEY, (3, 4)))
+
+
 PARAMS = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
 X = np.ones((4, 2))
 Y = np.array([0, 1, 2, 0], np.int32)
@@ -479,6 +485,58 @@ BAD = [
     row("RMSNorm/wrong width", lambda: fn.RMSNorm().apply(
         {"scale": jnp.ones(3)}, {}, jnp.ones((2, 4, 5))), ValueError,
         r"RMSNorm\(eps=1e-06\): x must have 3 features on its last axis"),
+    # ---------------------------------------------------------------- attention
+    row("MultiHeadAttention/num_heads=0", lambda: fn.MultiHeadAttention(0), ValueError,
+        r"MultiHeadAttention: num_heads must be a positive integer, got 0"),
+    row("MultiHeadAttention/causal=1", lambda: fn.MultiHeadAttention(2, causal=1), TypeError,
+        r"MultiHeadAttention\(num_heads=2\): causal must be True or False, got 1"),
+    row("MultiHeadAttention/use_bias=None", lambda: fn.MultiHeadAttention(2, use_bias=None),
+        TypeError, r"MultiHeadAttention\(num_heads=2\): use_bias must be True or False"),
+    row("MultiHeadAttention.init/D not divisible by heads",
+        lambda: fn.MultiHeadAttention(2).init(KEY, (4, 5)), ValueError,
+        r"MultiHeadAttention\(num_heads=2\): the width D=5 \(the last axis of x\) must be "
+        r"divisible by num_heads=2"),
+    row("MultiHeadAttention.init/rank-1 input_shape",
+        lambda: fn.MultiHeadAttention(2).init(KEY, (4,)), ValueError,
+        r"MultiHeadAttention\(num_heads=2\): input_shape must be \(time, features\) per "
+        r"example .* got \(4,\)"),
+    row("MultiHeadAttention.init/int key", lambda: fn.MultiHeadAttention(2).init(0, (3, 4)),
+        TypeError, r"MultiHeadAttention\(num_heads=2\): " + NOT_A_KEY),
+    row("MultiHeadAttention/rank-2 x", lambda: apply(attention, jnp.ones((3, 4))), ValueError,
+        r"MultiHeadAttention\(num_heads=2\): x must have 3 dimensions \(batch, time, "
+        r"features\), got shape \(3, 4\)"),
+    row("MultiHeadAttention/int x", lambda: apply(attention, jnp.ones((1, 3, 4), jnp.int32)),
+        TypeError, r"MultiHeadAttention\(num_heads=2\): x must be a floating-point array, "
+                   r"got dtype int32"),
+    row("MultiHeadAttention/wrong width", lambda: apply(attention, jnp.ones((1, 3, 6))),
+        ValueError, r"MultiHeadAttention\(num_heads=2\): x must have last dimension 4 \(the "
+                    r"width of w_q \(4, 4\)\), got x shape \(1, 3, 6\)"),
+    row("MultiHeadAttention/int mask", lambda: apply(
+        attention, jnp.ones((1, 3, 4)), mask=jnp.ones((1, 3), jnp.int32)), TypeError,
+        r"MultiHeadAttention\(num_heads=2\): mask must be a bool array \(True for real "
+        r"tokens, False for padding\), got dtype int32"),
+    row("MultiHeadAttention/mask of the wrong shape", lambda: apply(
+        attention, jnp.ones((2, 3, 4)), mask=jnp.ones((2, 4), bool)), ValueError,
+        r"MultiHeadAttention\(num_heads=2\): mask must have shape \(batch, time\) = "
+        r"\(2, 3\) to match x \(2, 3, 4\), got \(2, 4\)"),
+    row("MultiHeadAttention/params without biases", lambda: fn.MultiHeadAttention(2).apply(
+        {k: v for k, v in attention()[1].items() if k.startswith("w")}, {},
+        jnp.ones((1, 3, 4))), ValueError,
+        r"MultiHeadAttention\(num_heads=2\): params must be the dict with keys \['b_o', "
+        r"'b_q', 'b_v', 'w_k', 'w_o', 'w_q', 'w_v'\] made by this layer's init"),
+    row("TransformerBlock/features missing", lambda: fn.TransformerBlock(2), TypeError,
+        r"missing 1 required keyword-only argument: 'features'"),
+    row("TransformerBlock/D not divisible by heads",
+        lambda: fn.TransformerBlock(3, features=8), ValueError,
+        r"TransformerBlock\(features=8\): the width D=8 .* must be divisible by "
+        r"num_heads=3"),
+    row("TransformerBlock/mlp_ratio=0", lambda: fn.TransformerBlock(2, 0, features=4),
+        ValueError, r"TransformerBlock\(features=4\): mlp_ratio must be a positive integer"),
+    row("TransformerBlock/dropout=1", lambda: fn.TransformerBlock(2, dropout=1.0, features=4),
+        ValueError, r"TransformerBlock\(features=4\): dropout must be in \[0, 1\), got 1\.0"),
+    row("TransformerBlock/causal='yes'",
+        lambda: fn.TransformerBlock(2, causal="yes", features=4), TypeError,
+        r"TransformerBlock\(features=4\): causal must be True or False, got 'yes'"),
     # ---------------------------------------------------------------- Activation
     row("Activation/gelu approximate='tanh'",
         lambda: fn.Activation("gelu", approximate="tanh"), TypeError,
@@ -1176,6 +1234,10 @@ DOCUMENTED = [
      [[0.0, 1.0, 2.0, 3.0]]),
     ("Sequential/two Dropouts get different masks from one key", _two_dropouts_differ, True),
     ("Dropout/the same key gives the same mask", _same_key_same_mask, True),
+    ("MultiHeadAttention/a query that sees no key outputs b_o (no NaN)",
+     lambda: bool(jnp.all(apply(attention, jnp.ones((1, 3, 4)),
+                                mask=jnp.zeros((1, 3), bool))[0] == attention()[1]["b_o"])),
+     True),
     ("BatchNorm/evaluation accepts a batch of one",
      lambda: apply(batchnorm, jnp.ones((1, 3)))[0].shape, (1, 3)),
     ("sce_int/empty batch with reduction='none'",

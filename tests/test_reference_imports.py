@@ -49,6 +49,7 @@ def test_no_reference_submodule_imports_jax_or_funcnet():
 
 
 FAMILIES = ["dense", "conv", "pool", "dropout", "batchnorm", "residual", "recurrent",
+            "attention",
             "activations", "losses"]
 BUILD_MACHINERY = {"reference.compose", "reference.modules", "reference._module"}
 
@@ -78,5 +79,5 @@ def test_registry_is_one_table_in_compose():
     assert report.startswith("True ")
     for layer_type in ["Sequential", "Residual", "Dense", "Activation", "Conv2D", "MaxPool2D",
                        "AvgPool2D", "Flatten", "GlobalAvgPool", "Dropout", "BatchNorm",
-                       "RNN", "LSTM", "GRU"]:
+                       "RNN", "LSTM", "GRU", "MultiHeadAttention"]:
         assert f"'{layer_type}'" in report, layer_type

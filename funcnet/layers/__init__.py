@@ -13,12 +13,15 @@ name in ``reference`` (``funcnet/layers/dense.py`` <-> ``reference/dense.py``).
   explicit carry;
 * ``embedding``: ``Embedding`` (integer ids to vectors), ``PositionalEmbedding``;
 * ``norm``: ``LayerNorm``, ``RMSNorm`` (each example's statistics over its last axis);
+* ``attention``: ``MultiHeadAttention`` (self-attention over ``(N, T, D)``, causal
+  and padding masks) and ``TransformerBlock`` (pre-LayerNorm GPT block);
 * ``_windows``: the stride/padding/window rules conv and pool share.
 
 Activations are layers too (``funcnet.core.Activation``; the functions live in
 ``funcnet.activations``), and ``Sequential`` is in ``funcnet.core``.
 """
 
+from funcnet.layers.attention import MultiHeadAttention, TransformerBlock
 from funcnet.layers.batchnorm import BatchNorm
 from funcnet.layers.conv import Conv2D
 from funcnet.layers.dense import Dense
@@ -45,7 +48,9 @@ __all__ = [
     "LayerNorm",
     "PositionalEmbedding",
     "RMSNorm",
+    "MultiHeadAttention",
     "Residual",
+    "TransformerBlock",
     "dropout_keys",
     "dropout_mask",
     "dropout_masks",
