@@ -201,3 +201,21 @@ def test_transformer_block_gradients_are_true_with_dropout(causal):
     params = jax.tree.map(lambda a: a.astype(F64), params)
     x = jnp.asarray(np.random.default_rng(5).normal(size=(2, 3, 4)))
     check_layer(block, params, state, x, train=True, key=jax.random.key(6))
+
+
+def test_attention_weights_are_the_rows_apply_mixes_values_with():
+    layer = fn.MultiHeadAttention(2, causal=True)
+    params, state = layer.init(jax.random.key(0), (4, 6))
+    x = jax.random.normal(jax.random.key(1), (3, 4, 6))
+    p = fn.layers.attention_weights(layer, params, x)
+    assert p.shape == (3, 2, 4, 4)
+    np.testing.assert_allclose(np.asarray(p).sum(-1), 1.0, rtol=1e-12)
+    assert np.all(np.triu(np.asarray(p), k=1) == 0)  # causal: no weight on later steps
+    # y = concat_h(P_h V_h) W_o + b_o reproduces apply
+    v = (x @ params["w_v"] + params["b_v"]).reshape(3, 4, 2, 3).transpose(0, 2, 1, 3)
+    o = (p @ v).transpose(0, 2, 1, 3).reshape(3, 4, 6)
+    np.testing.assert_allclose(o @ params["w_o"] + params["b_o"],
+                               layer.apply(params, state, x)[0], rtol=1e-12)
+    with pytest.raises(TypeError, match="attention_weights: layer must be a "
+                                        "MultiHeadAttention, got 'dense'"):
+        fn.layers.attention_weights(fn.Dense(2), {}, x)

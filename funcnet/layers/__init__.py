@@ -21,7 +21,7 @@ Activations are layers too (``funcnet.core.Activation``; the functions live in
 ``funcnet.activations``), and ``Sequential`` is in ``funcnet.core``.
 """
 
-from funcnet.layers.attention import MultiHeadAttention, TransformerBlock
+from funcnet.layers.attention import MultiHeadAttention, TransformerBlock, attention_weights
 from funcnet.layers.batchnorm import BatchNorm
 from funcnet.layers.conv import Conv2D
 from funcnet.layers.dense import Dense
@@ -49,6 +49,7 @@ __all__ = [
     "PositionalEmbedding",
     "RMSNorm",
     "MultiHeadAttention",
+    "attention_weights",
     "Residual",
     "TransformerBlock",
     "dropout_keys",

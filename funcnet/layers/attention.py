@@ -23,9 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcnet import _checks, initializers
-from funcnet.core import Layer, Sequential
+from funcnet.core import Activation, Layer, Sequential
 from funcnet.layers.dense import Dense
 from funcnet.layers.dropout import Dropout
+from funcnet.layers.norm import LayerNorm
 from funcnet.layers.residual import Residual
 
 PROJECTIONS = ("q", "k", "v", "o")
@@ -94,6 +95,46 @@ def _check_mask(where: str, mask, x) -> None:
         )
 
 
+def _project(params, x, p):
+    """``x @ w_p (+ b_p)``: a projection, with its bias when the layer has one."""
+    y = x @ params[f"w_{p}"]
+    return y + params[f"b_{p}"] if f"b_{p}" in params else y
+
+
+def _heads(a, num_heads):
+    """``(N, T, D) -> (N, H, T, d)``: head ``h`` takes columns ``h*d:(h+1)*d``."""
+    n, t, features = a.shape
+    return a.reshape(n, t, num_heads, features // num_heads).transpose(0, 2, 1, 3)
+
+
+def _weights(q, k, causal, mask):
+    """``P = softmax(Q K^T / sqrt(d))`` over the visible keys: ``(N, H, T, T)``."""
+    n, _, t, d = q.shape
+    s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
+    return masked_softmax(s, visible_keys(n, t, causal, mask))
+
+
+def attention_weights(layer: Layer, params, x, mask=None) -> jax.Array:
+    """The attention weights ``P: (N, H, T, T)`` of a ``MultiHeadAttention`` layer on
+    ``x: (N, T, D)`` (query rows, key columns), as its ``apply`` computes them.
+
+    Example:
+        >>> layer = MultiHeadAttention(2, causal=True)
+        >>> params, _ = layer.init(jax.random.key(0), (3, 4))
+        >>> p = attention_weights(layer, params, jnp.ones((1, 3, 4)))
+        >>> p.shape, bool(p[0, 0, 0, 1] == 0)   # causal: step 0 sees no later step
+        ((1, 2, 3, 3), True)
+    """
+    spec = layer.spec if isinstance(layer, Layer) else None
+    if not isinstance(spec, dict) or spec.get("type") != "MultiHeadAttention":
+        raise TypeError(f"attention_weights: layer must be a MultiHeadAttention, got "
+                        f"{getattr(layer, 'name', type(layer).__name__)!r}")
+    # apply's own checks, on the same params and input
+    layer.apply(params, {}, x, mask=mask)
+    q, k = (_heads(_project(params, x, p), spec["num_heads"]) for p in "qk")
+    return _weights(q, k, spec["causal"], mask)
+
+
 def MultiHeadAttention(  # noqa: N802 (a layer constructor)
     num_heads: int,
     causal: bool = False,
@@ -154,10 +195,6 @@ def MultiHeadAttention(  # noqa: N802 (a layer constructor)
             params.update({f"b_{p}": jnp.zeros((features,), param_dtype) for p in BIASED})
         return params, {}
 
-    def project(params, x, p):
-        y = x @ params[f"w_{p}"]
-        return y + params[f"b_{p}"] if use_bias and p in BIASED else y
-
     def apply(params, state, x, *, train=False, key=None, mask=None):
         del train, key
         _checks.param_dict(where, params, names)
@@ -169,18 +206,14 @@ def MultiHeadAttention(  # noqa: N802 (a layer constructor)
                 f"{where}: x must have last dimension {params['w_q'].shape[0]} (the width "
                 f"of w_q {tuple(params['w_q'].shape)}), got x shape {tuple(x.shape)}"
             )
-        d = head_size(where, features, num_heads)
+        head_size(where, features, num_heads)
         if mask is not None:
             _check_mask(where, mask, x)
 
-        def heads(a):  # (N, T, D) -> (N, H, T, d)
-            return a.reshape(n, t, num_heads, d).transpose(0, 2, 1, 3)
-
-        q, k, v = (heads(project(params, x, p)) for p in "qkv")
-        s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
-        p = masked_softmax(s, visible_keys(n, t, causal, mask))
+        q, k, v = (_heads(_project(params, x, p), num_heads) for p in "qkv")
+        p = _weights(q, k, causal, mask)
         o = (p @ v).transpose(0, 2, 1, 3).reshape(n, t, features)
-        return project(params, o, "o"), state
+        return _project(params, o, "o"), state
 
     return Layer(init, apply, name="multi_head_attention",
                  spec={"type": "MultiHeadAttention", "num_heads": num_heads,
@@ -189,10 +222,6 @@ def MultiHeadAttention(  # noqa: N802 (a layer constructor)
 
 
 def _block_layers(features, num_heads, mlp_ratio, dropout, causal, param_dtype):
-    # LayerNorm and gelu come from the norm family; imported here, where they are used.
-    from funcnet.core import Activation
-    from funcnet.layers.norm import LayerNorm
-
     attention = Sequential([LayerNorm(), MultiHeadAttention(num_heads, causal=causal,
                                                             param_dtype=param_dtype),
                             Dropout(dropout)])
