@@ -17,6 +17,7 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``weight_histograms``     one histogram per parameter leaf (keystr paths)
 ``activation_histograms`` one histogram per layer output, with the zero fraction
 ``expression_graph``      a scalar autograd graph (``reference.Value``): data and grad
+``attention_maps``        one heatmap per attention head of a sequence, tokens on the axes
 ``save``                  write a figure (PNG by default), creating parent folders
 ======================== ==============================================================
 
@@ -46,11 +47,13 @@ _SOURCES = {
     "weight_histograms": "_histograms",
     "activation_histograms": "_histograms",
     "expression_graph": "_graph",
+    "attention_maps": "_attention",
     "save": "_figures",
 }
 
 __all__ = [
     "activation_histograms",
+    "attention_maps",
     "confusion_counts",
     "confusion_matrix",
     "decision_boundary",
@@ -65,6 +68,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from funcnet.plot._attention import attention_maps
     from funcnet.plot._classification import confusion_counts, confusion_matrix, image_grid
     from funcnet.plot._curves import gradient_magnitudes, loss_curves
     from funcnet.plot._figures import save
