@@ -20,6 +20,7 @@ def _load(name):
     ("mnist_mlp", ["curves.png", "confusion_matrix.png"]),
     ("spirals", ["decision_boundary.png", "curves.png"]),
     ("iris", ["curves.png", "confusion_matrix.png"]),
+    ("vanishing_through_time", ["through_time.png", "exploding_through_time.png"]),
 ])
 def test_example_quick_run(name, pictures, tmp_path, capsys):
     result = _load(name).main(["--quick", "--out", str(tmp_path)])
