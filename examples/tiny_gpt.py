@@ -18,7 +18,7 @@ the test words), samples 20 new words from the GPT, and saves the loss curves an
 attention maps of each head for one word.
 
     python examples/tiny_gpt.py              # the full run
-    python examples/tiny_gpt.py --quick      # a smoke run on 600 words (CI)
+    python examples/tiny_gpt.py --quick      # a smoke run on 300 words, small models (CI)
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def parse_args(argv=None):
                         help="folder for the pictures (default out/tiny_gpt, or "
                              "out/tiny_gpt_quick with --quick)")
     parser.add_argument("--quick", action="store_true",
-                        help="one epoch each on 600 training words (a smoke test)")
+                        help="one epoch each on 300 training words, width and hidden "
+                             "size 16 (a smoke test)")
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = pathlib.Path("out/tiny_gpt_quick" if args.quick else "out/tiny_gpt")
@@ -143,7 +144,7 @@ def loss_figure(histories: dict, bigram_loss: float):
         epochs = np.arange(1, len(history["train_loss"]) + 1)
         ax.plot(epochs, history["train_loss"], "--", color=color, label=f"{name} train")
         ax.plot(epochs, history["eval_loss"], "-o", color=color, label=f"{name} validation")
-    ax.axhline(bigram_loss, color="tab:blue", label="bigram (counts), validation")
+    ax.axhline(bigram_loss, color="tab:blue", label="bigram (counts), validation, per character")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (nats per character, mean per word)")
     ax.set_title("next-character loss on English words")
@@ -158,9 +159,10 @@ def main(argv=None):
     vocab = data.char_vocab(words)
     train_words, val_words, test_words = data.word_splits(words, seed=args.seed)
     if args.quick:
-        train_words, val_words, test_words = train_words[:600], val_words[:200], \
-            test_words[:200]
+        train_words, val_words, test_words = train_words[:300], val_words[:100], \
+            test_words[:100]
         args.epochs_lstm = args.epochs_gpt = 1
+        args.width, args.hidden = 16, 16
     length = max(len(w) for w in words) + 1
     x, y = data.padded_sequences(train_words, vocab, length=length, ignore=IGNORE)
     val = data.padded_sequences(val_words, vocab, length=length, ignore=IGNORE)

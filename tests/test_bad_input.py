@@ -25,7 +25,7 @@ import pytest
 
 import funcnet as fn
 import reference
-from funcnet import checkpoint, data, initializers, optim
+from funcnet import checkpoint, data, initializers, optim, plot
 
 KEY = jax.random.key(0)
 
@@ -383,6 +383,32 @@ BAD = [
     row("hidden_gradients/wrong width", lambda: fn.diagnostics.hidden_gradients(
         *lstm()[:2], jnp.ones((4, 5, 3)), jnp.sum), ValueError,
         r"LSTM\(3\): x must have last dimension 2"),
+    row("gradients_through_time/not a dict", lambda: plot.gradients_through_time(
+        np.ones(5)), TypeError,
+        r"gradients_through_time: norms must be a dict \{model name: \(T,\) norms\}, got "
+        r"ndarray"),
+    row("gradients_through_time/empty", lambda: plot.gradients_through_time({}),
+        ValueError, r"gradients_through_time: norms is empty; expected at least one model"),
+    row("gradients_through_time/(N, T) norms", lambda: plot.gradients_through_time(
+        {"RNN": np.ones((4, 5))}), ValueError,
+        r"gradients_through_time: norms\['RNN'\] must be a non-empty \(T,\) array of "
+        r"numbers \(hidden_gradient_norms\), got shape \(4, 5\)"),
+    row("gradients_through_time/NaN norm", lambda: plot.gradients_through_time(
+        {"GRU": [1.0, np.nan, 2.0]}), ValueError,
+        r"gradients_through_time: norms\['GRU'\] must be finite and >= 0, got nan at t=1"),
+    row("gradients_through_time/negative norm", lambda: plot.gradients_through_time(
+        {"GRU": [1.0, -2.0]}), ValueError,
+        r"norms\['GRU'\] must be finite and >= 0, got -2.0 at t=1"),
+    row("gradients_through_time/all zero on log", lambda: plot.gradients_through_time(
+        {"LSTM": np.zeros(3)}), ValueError,
+        r"gradients_through_time: every norm is 0, which has no log scale; pass "
+        r"log_scale=False"),
+    row("gradients_through_time/log_scale not bool", lambda: plot.gradients_through_time(
+        {"LSTM": np.ones(3)}, log_scale="yes"), TypeError,
+        r"gradients_through_time: log_scale must be True or False, got 'yes'"),
+    row("gradients_through_time/ax not Axes", lambda: plot.gradients_through_time(
+        {"LSTM": np.ones(3)}, ax=3), TypeError,
+        r"gradients_through_time: ax must be a matplotlib Axes"),
     row("reference RNN/rank 2 x", lambda: reference.recurrent.rnn_forward(
         {"w_x": np.ones((2, 3)), "w_h": np.eye(3), "b": np.zeros(3)}, np.ones((4, 2))),
         ValueError, r"RNN: x must have 3 dimensions \(batch, time, features\), got shape "

@@ -3,6 +3,7 @@
 import importlib.util
 import pathlib
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ def _load(name):
     ("mnist_mlp", ["curves.png", "confusion_matrix.png"]),
     ("spirals", ["decision_boundary.png", "curves.png"]),
     ("iris", ["curves.png", "confusion_matrix.png"]),
+    ("vanishing_through_time", ["through_time.png", "exploding_through_time.png"]),
 ])
 def test_example_quick_run(name, pictures, tmp_path, capsys):
     result = _load(name).main(["--quick", "--out", str(tmp_path)])
@@ -29,3 +31,17 @@ def test_example_quick_run(name, pictures, tmp_path, capsys):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     accuracies = result if isinstance(result, tuple) else (result,)
     assert all(0.0 <= a <= 1.0 for a in accuracies)
+
+
+def test_tiny_gpt_quick_run_reports_every_model_and_samples_words(tmp_path, capsys):
+    losses = _load("tiny_gpt").main(["--quick", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    for name in ("bigram", "lstm", "gpt"):
+        assert f"test loss {name}: {losses[name]:.4f}" in printed
+    # the count table is the bigram's exact fit: far better than guessing uniformly
+    assert losses["bigram"] < np.log(27) - 0.5
+    assert all(np.isfinite(v) and v > 0 for v in losses.values())
+    (samples,) = [line for line in printed.splitlines() if line.startswith("gpt samples:")]
+    assert len(samples.split(":", 1)[1].split(" ")) == 21  # 20 words after a space
+    for picture in ("curves.png", "attention.png"):
+        assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -345,6 +345,29 @@ def test_gradient_magnitudes_rejects_bad_input():
         plot.gradient_magnitudes({"a": 1.0}, kind="pie")
 
 
+# ---------------------------------------------------------- gradients through time
+
+
+def test_gradients_through_time_draws_each_models_norms_against_t(tmp_path):
+    rnn = 0.8 ** np.arange(12)[::-1]
+    gru = np.array([0.0, 1e-3, 1e-2, 0.1, 0.5, 1.0])  # another length; a zero at t=0
+    fig = plot.gradients_through_time({"RNN": rnn, "GRU": gru})
+    render(fig, tmp_path, "through_time")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    first, second = ax.get_lines()
+    np.testing.assert_array_equal(first.get_xdata(), np.arange(12))
+    np.testing.assert_allclose(first.get_ydata(), rnn)
+    np.testing.assert_array_equal(second.get_xdata(), np.arange(6))
+    np.testing.assert_allclose(second.get_ydata(), [np.nan, 1e-3, 1e-2, 0.1, 0.5, 1.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"RNN (h_0/h_11 {0.8 ** 11:.1e})", "GRU (h_0/h_5 0.0e+00)"]
+    fig = plot.gradients_through_time({"LSTM": gru}, log_scale=False, title="after training")
+    assert fig.axes[0].get_yscale() == "linear"
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), gru)
+    assert "after training" in texts(fig)
+
+
 # ------------------------------------------------------------- confusion matrices
 
 

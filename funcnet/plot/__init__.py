@@ -5,21 +5,22 @@ is shown, no global state is touched, and it works headless. Save one with
 :func:`save`, or let a notebook display the returned figure. Functions that draw a
 single panel take ``ax=`` to draw into an existing Axes instead.
 
-======================== ==============================================================
-``loss_curves``           loss / accuracy / learning rate per epoch, or per-step losses
-``gradient_field``        contours of a 2-D function and the ``-grad`` quiver (jax.grad)
-``optimizer_paths``       optimizer trajectories over contours
-``decision_boundary``     class regions of a 2-D classifier with the data on top
-``gradient_magnitudes``   per-layer gradient norms: vanishing / exploding gradients
-``confusion_counts``      the ``(K, K)`` count table (rows true, columns predicted)
-``confusion_matrix``      that table drawn, counts in the cells
-``image_grid``            images titled "pred p / true t", mistakes in red
-``weight_histograms``     one histogram per parameter leaf (keystr paths)
-``activation_histograms`` one histogram per layer output, with the zero fraction
-``expression_graph``      a scalar autograd graph (``reference.Value``): data and grad
-``attention_maps``        one heatmap per attention head of a sequence, tokens on the axes
-``save``                  write a figure (PNG by default), creating parent folders
-======================== ==============================================================
+========================== =============================================================
+``loss_curves``            loss / accuracy / learning rate per epoch, or per-step losses
+``gradient_field``         contours of a 2-D function and the ``-grad`` quiver (jax.grad)
+``optimizer_paths``        optimizer trajectories over contours
+``decision_boundary``      class regions of a 2-D classifier with the data on top
+``gradient_magnitudes``    per-layer gradient norms: vanishing / exploding gradients
+``gradients_through_time`` ``||dL/dh_t||`` against t per recurrent model, through time
+``confusion_counts``       the ``(K, K)`` count table (rows true, columns predicted)
+``confusion_matrix``       that table drawn, counts in the cells
+``image_grid``             images titled "pred p / true t", mistakes in red
+``weight_histograms``      one histogram per parameter leaf (keystr paths)
+``activation_histograms``  one histogram per layer output, with the zero fraction
+``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
+``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
+``save``                   write a figure (PNG by default), creating parent folders
+========================== =============================================================
 
 matplotlib is imported on first use, so ``import funcnet`` stays fast.
 
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING
 _SOURCES = {
     "loss_curves": "_curves",
     "gradient_magnitudes": "_curves",
+    "gradients_through_time": "_through_time",
     "gradient_field": "_surfaces",
     "optimizer_paths": "_surfaces",
     "decision_boundary": "_surfaces",
@@ -60,6 +62,7 @@ __all__ = [
     "expression_graph",
     "gradient_field",
     "gradient_magnitudes",
+    "gradients_through_time",
     "image_grid",
     "loss_curves",
     "optimizer_paths",
@@ -75,6 +78,7 @@ if TYPE_CHECKING:
     from funcnet.plot._graph import expression_graph
     from funcnet.plot._histograms import activation_histograms, weight_histograms
     from funcnet.plot._surfaces import decision_boundary, gradient_field, optimizer_paths
+    from funcnet.plot._through_time import gradients_through_time
 
 
 def __getattr__(name: str):
