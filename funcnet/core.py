@@ -69,6 +69,11 @@ class Layer:
             output shape abstractly (``Sequential.init`` does, knowing only shapes):
             float32, or an integer dtype for a layer that reads ids (``Embedding``); a
             Sequential takes its first child's.
+        check_input: ``check_input(where, x)``, a check of the values of a concrete
+            input that the layer's ``apply`` cannot read inside a compiled step (ids in
+            range for an ``Embedding``); ``fit``, ``evaluate`` and ``predict`` run the
+            model's on their data before compiling. A container takes its first
+            child's, the layer that sees the raw input; ``None`` checks nothing.
 
     Example:
         >>> layer = Dense(3)
@@ -87,6 +92,7 @@ class Layer:
     scan_friendly: bool = True
     rebuild: Callable | None = dataclasses.field(default=None, repr=False)
     input_dtype: Any = jnp.float32
+    check_input: Callable | None = dataclasses.field(default=None, repr=False)
 
     def __call__(self, params, state, x, *, train: bool = False, key=None):
         """Same as ``self.apply``."""
@@ -319,5 +325,6 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
                   children=tuple(zip(names, children, strict=True)),
                   needs_key=any(child.needs_key for child in children),
                   scan_friendly=all(child.scan_friendly for child in children),
-                  rebuild=Sequential, input_dtype=children[0].input_dtype)
+                  rebuild=Sequential, input_dtype=children[0].input_dtype,
+                  check_input=children[0].check_input)
     return layer

@@ -91,6 +91,8 @@ def attention():
 
 
 PARAMS = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
+# ids (N, 3) -> their vectors, flattened -> 2 logits: the first layer sees the raw ids
+ID_MODEL = fn.Sequential([fn.Embedding(5, 2), fn.Flatten(), fn.Dense(2)])
 X = np.ones((4, 2))
 Y = np.array([0, 1, 2, 0], np.int32)
 LOGITS = jnp.ones((4, 3))
@@ -342,6 +344,27 @@ BAD = [
         r"Residual: block must be a Layer or a function of arrays, got int"),
     row("Residual/int key", lambda: fn.Residual(fn.Dense(2)).init(0, (2,)), TypeError,
         r"Dense: " + NOT_A_KEY),
+    # ------------------------------------------- token ids, checked before compiling
+    row("fit/ids out of range", lambda: fn.fit(
+        ID_MODEL, *ID_MODEL.init(KEY, (3,)), optax.sgd(0.1),
+        (np.array([[0, 1, 2], [4, 5, 1]]), np.array([0, 1])), epochs=1, batch_size=2,
+        key=KEY), ValueError,
+        r"fit: train_data x: Embedding\(5, 2\): ids must be in \[0, 5\), got id 5 at "
+        r"index \(1, 1\)"),
+    row("fit/eval ids out of range", lambda: fn.fit(
+        ID_MODEL, *ID_MODEL.init(KEY, (3,)), optax.sgd(0.1),
+        (np.zeros((2, 3), np.int32), np.array([0, 1])), epochs=1, batch_size=2, key=KEY,
+        eval_data=(np.array([[0, -1, 2]]), np.array([0]))), ValueError,
+        r"fit: eval_data x: Embedding\(5, 2\): ids must be in \[0, 5\), got id -1 at "
+        r"index \(0, 1\)"),
+    row("evaluate/ids out of range", lambda: fn.evaluate(
+        ID_MODEL, *ID_MODEL.init(KEY, (3,)), (np.array([[9, 0, 0]]), np.array([0]))),
+        ValueError, r"evaluate: data x: Embedding\(5, 2\): ids must be in \[0, 5\), got "
+                    r"id 9 at index \(0, 0\)"),
+    row("predict/ids out of range", lambda: fn.predict(
+        ID_MODEL, *ID_MODEL.init(KEY, (3,)), np.array([[0, 0, 7]])), ValueError,
+        r"predict: x: Embedding\(5, 2\): ids must be in \[0, 5\), got id 7 at "
+        r"index \(0, 2\)"),
     # ---------------------------------------------------------------- RNN, LSTM, GRU
     row("LSTM/hidden=0", lambda: fn.LSTM(0), ValueError,
         r"LSTM: hidden must be a positive integer, got 0"),

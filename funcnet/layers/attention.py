@@ -245,6 +245,7 @@ def _as_block(inner: Layer, features: int) -> Layer:
     return Layer(init, inner.apply, name="transformer_block", spec=inner.spec,
                  children=inner.children, split_key=inner.split_key,
                  needs_key=inner.needs_key, scan_friendly=inner.scan_friendly,
+                 input_dtype=inner.input_dtype, check_input=inner.check_input,
                  rebuild=lambda children: _as_block(Sequential(children), features))
 
 

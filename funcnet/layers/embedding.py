@@ -99,8 +99,11 @@ def Embedding(  # noqa: N802 (a layer constructor)
         return jnp.where(in_range[..., None], rows, jnp.nan), state
 
     spec = {"type": "Embedding", "vocab_size": vocab_size, "features": features}
+    def check_input(caller, ids):
+        _check_ids(f"{caller}: {where}", ids, vocab_size)
+
     return Layer(init, apply, name="embedding", spec=spec, needs_key=False,
-                 input_dtype=jnp.int32)
+                 input_dtype=jnp.int32, check_input=check_input)
 
 
 def PositionalEmbedding(  # noqa: N802 (a layer constructor)

@@ -58,5 +58,6 @@ def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
     layer = Layer(init, apply, name="residual", spec=spec, children=(("block", block),),
                   split_key=False, needs_key=block.needs_key,
                   scan_friendly=block.scan_friendly,
-                  rebuild=lambda children: Residual(children[0]))
+                  rebuild=lambda children: Residual(children[0]),
+                  input_dtype=block.input_dtype, check_input=block.check_input)
     return layer

@@ -50,6 +50,7 @@ def predict(model, params, state, x, batch_size: int = 1024):
     _checks.min_rank("predict", "x", x, 1, "(batch, ...)")
     if np.shape(x)[0] == 0:
         raise ValueError("predict: x is empty (0 rows)")
+    inputs.model_input("predict", model, x, "x")
     batch_size = min(batch_size, np.shape(x)[0])
     return _batched_outputs_fn(model, batch_size)(params, state, jnp.asarray(x))
 
@@ -118,6 +119,7 @@ def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_intege
         (['accuracy', 'loss'], 1.0986)
     """
     x, y = inputs.xy_pair("evaluate", data, "data", unit="rows")
+    inputs.model_input("evaluate", model, x, "data x")
     x, y = jnp.asarray(x), jnp.asarray(y)
     inputs.labels_in_range("evaluate", model, params, state, x, y, losses.get(loss), "y")
     batch_size = min(_checks.positive_int("evaluate", "batch_size", batch_size), x.shape[0])

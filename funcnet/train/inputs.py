@@ -44,6 +44,17 @@ def xy_pair(where: str, data, name: str, *, prefix: str = "", unit: str = "sampl
     return x, y
 
 
+def model_input(where: str, model, x, name: str) -> None:
+    """Run the model's host-side input check (``Layer.check_input``) on concrete ``x``.
+
+    Inside a compiled step a layer cannot read its input's values (an Embedding makes
+    out-of-range ids NaN there, so the guard stops the step); up front they are
+    refused with the argument named.
+    """
+    if model.check_input is not None:
+        model.check_input(f"{where}: {name}", np.asarray(x))
+
+
 def labels_in_range(where: str, model, params, state, x, y, loss_fn, label: str) -> None:
     """For integer-label cross-entropy, check ``y`` against the model's class count.
 

@@ -58,6 +58,7 @@ def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, b
     if mode not in ("auto", "scan", "loop"):
         raise ValueError(f"{where}: mode must be 'auto', 'scan' or 'loop', got {mode!r}")
     loss_fn = losses.get(loss)
+    inputs.model_input(where, model, x, "train_data x")
     inputs.labels_in_range(where, model, params, state, x, y, loss_fn, "train_data y")
     if eval_data is not None:
         x_eval, y_eval = inputs.xy_pair(where, eval_data, "eval_data", prefix="eval_data ",
@@ -67,6 +68,7 @@ def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, b
                 f"{where}: eval_data x must have per-sample shape {np.shape(x)[1:]} like "
                 f"train_data x, got {np.shape(x_eval)[1:]}"
             )
+        inputs.model_input(where, model, x_eval, "eval_data x")
         inputs.labels_in_range(where, model, params, state, x_eval, y_eval, loss_fn,
                                "eval_data y")
         eval_data = (x_eval, y_eval)
