@@ -9,14 +9,13 @@
 
 Both train on the integer-label cross-entropy averaged over every ``(b, t)``. The
 maths is funcnet's in the plain-jax version (pre-LN, no key bias, LayerNorm eps 1e-5,
-gelu ``0.5 z erfc(-z / sqrt 2)``, PyTorch's LSTM gates i, f, g, o with one bias and the
-input projection made for all steps before the scan). The peers use their own layers
+gelu ``0.5 z erfc(-z / sqrt 2)``, PyTorch's LSTM gates i, f, g, o with one bias, each
+step's ``x_t @ w_x + b + h @ w_h`` inside the scan). The peers use their own layers
 the way their documentation does, with the same sizes; where their maths differs it
 is by a term no FLOP count notices: Flax's attention has a key bias (softmax cancels
 it), Flax's and Equinox's attention mask with the dtype's most negative number instead
-of ``-inf``, and Flax's and Equinox's LSTM cells project each step's input inside the
-scan (same FLOPs, more, smaller matmuls; Flax's ``LSTMCell`` uses one small Dense per
-gate).
+of ``-inf``, and Flax's ``LSTMCell`` makes one small Dense per gate (same FLOPs, more,
+smaller matmuls).
 """
 
 from __future__ import annotations
@@ -140,17 +139,16 @@ def _attention(p, x):
 
 
 def _lstm(p, x):
-    a = jnp.swapaxes(x @ p["w_x"] + p["b"], 0, 1)  # (T, N, 4H), all steps at once
     zeros = jnp.zeros((x.shape[0], HIDDEN), x.dtype)
 
-    def cell(carry, a_t):
+    def cell(carry, x_t):
         h, c = carry
-        i, f, g, o = jnp.split(a_t + h @ p["w_h"], 4, axis=-1)
+        i, f, g, o = jnp.split(x_t @ p["w_x"] + p["b"] + h @ p["w_h"], 4, axis=-1)
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
         return (h, c), h
 
-    _, hs = jax.lax.scan(cell, (zeros, zeros), a)
+    _, hs = jax.lax.scan(cell, (zeros, zeros), jnp.swapaxes(x, 0, 1))
     return jnp.swapaxes(hs, 0, 1)
 
 
