@@ -6,7 +6,7 @@ implementations every environment has (funcnet, plain jax) and tiny round counts
 this checks that the scripts work, never how fast anything is.
 
     python benchmarks/smoke.py            # every check
-    python benchmarks/smoke.py peers      # one of them (peers_sequence: gpt and lstm)
+    python benchmarks/smoke.py peers      # one of them (peers: mlp, then gpt and lstm)
 """
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ def peers():
             "rows mlp/jax then mlp/funcnet", out)
     _expect(rows[0][5] == "1.000", "the baseline's paired ratio to itself, 1.000", out)
     _expect("GFLOP/s" in out and "matmul 64x64 @ 64x64" in out, "the FLOP-rate line", out)
+    _peers_sequence()
 
 
-def peers_sequence():
+def _peers_sequence():
     out = _run("peers.py", "--quick", "--models", "gpt,lstm", "--impls", "funcnet,jax",
                "--rounds", "2", "--matmul", "64,64,64", "--markdown")
     rows = _table_rows(out)
@@ -113,7 +114,7 @@ def gpu():
                 and (pathlib.Path(tmp) / "gpu.md").exists(), "gpu.json and gpu.md", out)
 
 
-CHECKS = {"peers": peers, "peers_sequence": peers_sequence, "epoch": epoch, "step_cost": step_cost,
+CHECKS = {"peers": peers, "epoch": epoch, "step_cost": step_cost,
           "step_cost_rungs": step_cost_rungs, "gpu": gpu}
 
 
