@@ -1,12 +1,20 @@
 """One training step, written idiomatically in funcnet and its peers, timed side by side.
 
-Two models, the same work in every implementation (float32, softmax cross-entropy with
-integer labels, Adam lr 1e-3, batch 128 by default):
+Four models, the same work in every implementation (float32, softmax cross-entropy with
+integer labels, Adam lr 1e-3); ``mlp`` and ``cnn`` run by default, at batch 128:
 
 * ``mlp``: 784-512-512-10 ReLU MLP on ``(B, 784)``;
 * ``cnn``: conv3x3x32-relu, conv3x3x64-relu (SAME), maxpool 2, flatten, dense128-relu,
   dense10 on NHWC ``(B, 28, 28, 1)`` (Equinox takes per-example CHW, so its batch is
-  transposed once, outside the clock).
+  transposed once, outside the clock);
+* ``gpt`` (``--models gpt``, batch 64): a character GPT on ``(B, 16)`` ids, vocabulary
+  27, width 64, 2 pre-LN blocks of 4-head causal attention and a 4x gelu MLP, final
+  LayerNorm, logits ``(B, 16, 27)``, the loss averaged over every step;
+* ``lstm`` (``--models lstm``, batch 64): Embedding(27, 64), LSTM(128) over the 16
+  steps, Dense(27), the same loss (``_sequence_models.py`` holds both, per library).
+
+stax and Haiku are written for ``mlp`` and ``cnn`` only. ``--batch`` sets one batch
+size for every model chosen.
 
 Implementations (``--impls``; a peer whose package is missing is skipped with a note):
 
@@ -31,11 +39,14 @@ the last loss (by default as many as make a sample of the baseline last about
 ``--sample-ms``, the same count for every implementation of a model). Timing: see
 ``_common.py`` (warm-up, round-robin, medians, paired ratios to ``jax``). The
 achieved FLOP rate uses the model's matmul/conv FLOPs (``2 * B * MACs * 3`` for forward
-+ backward) against a large float32 matmul timed in the same rounds.
++ backward; for the sequence models ``2 * B * T * MACs per token * 3``, the MACs
+counted in ``_sequence_models.macs_per_token``) against a large float32 matmul timed
+in the same rounds.
 
     python benchmarks/peers.py --markdown                      # everything available
     python benchmarks/peers.py --quick --models mlp --impls funcnet,jax --markdown
     python benchmarks/peers.py --json out/peers.json
+    python benchmarks/peers.py --models gpt,lstm --markdown --json out/peers_seq.json
 """
 
 from __future__ import annotations
@@ -47,12 +58,16 @@ import sys
 from typing import NamedTuple
 
 import _common
+import _sequence_models as seq
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-MODELS = ("mlp", "cnn")
+MODELS = ("mlp", "cnn")  # the default set
+SEQUENCE_MODELS = seq.MODELS
+ALL_MODELS = MODELS + SEQUENCE_MODELS
+DEFAULT_BATCH = {"mlp": 128, "cnn": 128, "gpt": 64, "lstm": 64}
 MLP_SIZES = (784, 512, 512, 10)
 IMAGE = (28, 28, 1)
 CLASSES = 10
@@ -77,6 +92,8 @@ def _ce(logits, labels):
 
 def model_flops(model: str, batch: int) -> float:
     """Matmul/conv FLOPs of one forward + backward step: ``2 * B * MACs * 3``."""
+    if model in SEQUENCE_MODELS:
+        return 2.0 * batch * seq.STEPS * seq.macs_per_token(model) * 3
     if model == "mlp":
         macs = sum(a * b for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:], strict=True))
     else:
@@ -88,6 +105,8 @@ def model_flops(model: str, batch: int) -> float:
 
 def make_batch(model: str, batch: int, seed: int = 0):
     """Random inputs and labels (timing does not depend on the values)."""
+    if model in SEQUENCE_MODELS:
+        return seq.make_batch(batch, seed)
     rng = np.random.default_rng(seed)
     shape = (batch, MLP_SIZES[0]) if model == "mlp" else (batch, *IMAGE)
     x = rng.standard_normal(shape, dtype=np.float32)
@@ -100,6 +119,8 @@ def make_batch(model: str, batch: int, seed: int = 0):
 def _funcnet_model(model):
     import funcnet as fn
 
+    if model in SEQUENCE_MODELS:
+        return seq.funcnet_model(model)
     if model == "mlp":
         return fn.Sequential([fn.Dense(512), fn.relu, fn.Dense(512), fn.relu, fn.Dense(10)])
     conv2d = getattr(fn, "Conv2D", None)
@@ -139,6 +160,9 @@ def build_funcnet(model, x, y, guard=True, accuracy="auto"):
 # --------------------------------------------------------------------------- plain jax
 
 def _plain_init(model, key):
+    if model in SEQUENCE_MODELS:
+        return seq.plain_init(model, key)
+
     def dense(k, n_in, n_out):
         return {"w": jax.random.normal(k, (n_in, n_out)) * np.sqrt(2.0 / n_in),
                 "b": jnp.zeros((n_out,))}
@@ -157,6 +181,8 @@ def _plain_init(model, key):
 
 
 def _plain_apply(model, params, x):
+    if model in SEQUENCE_MODELS:
+        return seq.plain_apply(model, params, x)
     if model == "mlp":
         for layer in params[:-1]:
             x = jax.nn.relu(x @ layer["w"] + layer["b"])
@@ -252,7 +278,8 @@ def build_linen(model, x, y):
             x = nn.relu(nn.Dense(128)(x))
             return nn.Dense(10)(x)
 
-    net = MLP() if model == "mlp" else CNN()
+    net = seq.linen_model(model) if model in SEQUENCE_MODELS else \
+        MLP() if model == "mlp" else CNN()
     x, y = jnp.asarray(x), jnp.asarray(y)
     variables = net.init(jax.random.key(0), x[:1])
     state = train_state.TrainState.create(apply_fn=net.apply, params=variables["params"],
@@ -279,6 +306,9 @@ def build_linen(model, x, y):
 
 def _nnx_model(model):
     from flax import nnx
+
+    if model in SEQUENCE_MODELS:
+        return seq.nnx_model(model)
 
     class MLP(nnx.Module):
         def __init__(self, rngs):
@@ -374,7 +404,9 @@ def build_equinox(model, x, y):
     import equinox as eqx
 
     keys = jax.random.split(jax.random.key(0), 4)
-    if model == "mlp":
+    if model in SEQUENCE_MODELS:
+        net = seq.equinox_model(model, keys[0])
+    elif model == "mlp":
         net = eqx.nn.MLP(784, 10, 512, depth=2, activation=jax.nn.relu, key=keys[0])
     else:
         h, w, c = IMAGE
@@ -456,21 +488,22 @@ def build_haiku(model, x, y):
     return Case(run, donates=False)
 
 
-# name -> (builder, packages it needs)
+# name -> (builder, packages it needs, models it is written for)
 IMPLS = {
-    "funcnet": (build_funcnet, ("funcnet",)),
-    "funcnet-noguard": (functools.partial(build_funcnet, guard=False), ("funcnet",)),
+    "funcnet": (build_funcnet, ("funcnet",), ALL_MODELS),
+    "funcnet-noguard": (functools.partial(build_funcnet, guard=False), ("funcnet",),
+                        ALL_MODELS),
     # what plain jax's step does and no more: no guard, no accuracy
     "funcnet-bare": (functools.partial(build_funcnet, guard=False, accuracy=None),
-                     ("funcnet",)),
-    "jax": (build_jax, ()),
-    "jax-nodonate": (functools.partial(build_jax, donate=False), ()),
-    "stax": (build_stax, ()),
-    "linen": (build_linen, ("flax",)),
-    "nnx": (build_nnx, ("flax",)),
-    "nnx-split": (build_nnx_split, ("flax",)),
-    "equinox": (build_equinox, ("equinox",)),
-    "haiku": (build_haiku, ("haiku",)),
+                     ("funcnet",), ALL_MODELS),
+    "jax": (build_jax, (), ALL_MODELS),
+    "jax-nodonate": (functools.partial(build_jax, donate=False), (), ALL_MODELS),
+    "stax": (build_stax, (), MODELS),
+    "linen": (build_linen, ("flax",), ALL_MODELS),
+    "nnx": (build_nnx, ("flax",), ALL_MODELS),
+    "nnx-split": (build_nnx_split, ("flax",), ALL_MODELS),
+    "equinox": (build_equinox, ("equinox",), ALL_MODELS),
+    "haiku": (build_haiku, ("haiku",), MODELS),
 }
 
 
@@ -483,12 +516,13 @@ def make_matmul(m: int, k: int, n: int):
     return (lambda: matmul(a, b)), 2.0 * m * k * n
 
 
-def run_peers(models=MODELS, impls=tuple(IMPLS), batch=128, rounds=30, reps=None, warmup=2,
+def run_peers(models=MODELS, impls=tuple(IMPLS), batch=None, rounds=30, reps=None, warmup=2,
               matmul=(1024, 2048, 1024), sample_ms=50.0, progress=False, log=print) -> dict:
     """Build, warm up and time every implementation of every model; returns the payload.
 
     The baseline ``jax`` is always included. Each model's implementations and the
-    matmul are interleaved in the same rounds. ``reps=None`` picks the steps per sample
+    matmul are interleaved in the same rounds. ``batch=None`` takes each model's
+    default (:data:`DEFAULT_BATCH`). ``reps=None`` picks the steps per sample
     from the baseline's warm step time so that a sample lasts about ``sample_ms``.
     """
     impls = list(dict.fromkeys([BASELINE, *impls]))
@@ -499,14 +533,21 @@ def run_peers(models=MODELS, impls=tuple(IMPLS), batch=128, rounds=30, reps=None
     mm_run, mm_flops = make_matmul(*matmul)
     matmul_name = f"matmul {matmul[0]}x{matmul[1]} @ {matmul[1]}x{matmul[2]}"
     payload = {"environment": _common.environment(), "settings": {
-        "batch": batch, "rounds": rounds, "reps": {}, "warmup": warmup,
+        "batch": {}, "rounds": rounds, "reps": {}, "warmup": warmup,
         "matmul": list(matmul), "dtype": "float32", "baseline": BASELINE},
         "skipped": [], "results": [], "matmul": []}
     for model in models:
-        x, y = make_batch(model, batch)
+        model_batch = DEFAULT_BATCH[model] if batch is None else batch
+        payload["settings"]["batch"][model] = model_batch
+        x, y = make_batch(model, model_batch)
         cases, first_call = {}, {}
         for name in impls:
-            builder, needs = IMPLS[name]
+            builder, needs, written_for = IMPLS[name]
+            if model not in written_for:
+                payload["skipped"].append({"model": model, "impl": name,
+                                           "reason": "not written for this model"})
+                log(f"[{model}] skip {name}: not written for this model")
+                continue
             missing = _needs(*needs)
             if missing:
                 payload["skipped"].append({"model": model, "impl": name,
@@ -538,7 +579,7 @@ def run_peers(models=MODELS, impls=tuple(IMPLS), batch=128, rounds=30, reps=None
         mm_rate = mm_flops / mm["median"]
         payload["matmul"].append({"model": model, "name": matmul_name, "seconds": mm,
                                   "gflops": mm_rate / 1e9})
-        flops = model_flops(model, batch)
+        flops = model_flops(model, model_batch)
         base = samples.get(BASELINE)
         for name, case in cases.items():
             s = _common.summarize(samples[name]["seconds"])
@@ -580,7 +621,12 @@ def markdown(payload) -> str:
         lines.append(f"- {mm['model']}: {mm['name']} float32 ran at {mm['gflops']:.1f} GFLOP/s "
                      f"(median {mm['seconds']['median'] * 1e3:.2f} ms)")
     reps = ", ".join(f"{m} {r}" for m, r in settings["reps"].items())
-    lines.append(f"- batch {settings['batch']}, {settings['rounds']} rounds, steps per "
+    batches = settings["batch"]
+    if isinstance(batches, dict) and len(set(batches.values())) > 1:
+        batch = ", ".join(f"{m} {b}" for m, b in batches.items())
+    else:
+        batch = next(iter(batches.values())) if isinstance(batches, dict) else batches
+    lines.append(f"- batch {batch}, {settings['rounds']} rounds, steps per "
                  f"sample: {reps}; {settings['warmup']} warm-up calls; ratios are medians "
                  f"of per-round ratios to `jax` (donated)")
     for s in payload["skipped"]:
@@ -592,10 +638,12 @@ def markdown(payload) -> str:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS),
-                        help=f"comma-separated subset of {','.join(MODELS)}")
+                        help=f"comma-separated subset of {','.join(ALL_MODELS)}")
     parser.add_argument("--impls", default=",".join(IMPLS),
                         help=f"comma-separated subset of {','.join(IMPLS)}")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="batch size for every model (default: mlp and cnn 128, "
+                             "gpt and lstm 64)")
     parser.add_argument("--rounds", type=int, default=None, help="samples per implementation")
     parser.add_argument("--reps", type=int, default=None,
                         help="steps per sample (default: from --sample-ms)")
@@ -613,9 +661,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     models = [m for m in args.models.split(",") if m]
-    bad = [m for m in models if m not in MODELS]
+    bad = [m for m in models if m not in ALL_MODELS]
     if bad:
-        raise SystemExit(f"peers: unknown model(s) {bad}; choose from {list(MODELS)}")
+        raise SystemExit(f"peers: unknown model(s) {bad}; choose from {list(ALL_MODELS)}")
     impls = [i for i in args.impls.split(",") if i]
     rounds = args.rounds or (3 if args.quick else 30)
     reps = args.reps or (1 if args.quick else None)

@@ -5,8 +5,8 @@ test), but a step of ``.ci/run`` of its own, with no time limit. Only the
 implementations every environment has (funcnet, plain jax) and tiny round counts:
 this checks that the scripts work, never how fast anything is.
 
-    python benchmarks/smoke.py            # all four scripts
-    python benchmarks/smoke.py peers      # one of them
+    python benchmarks/smoke.py            # every check
+    python benchmarks/smoke.py peers      # one of them (peers: mlp, then gpt and lstm)
 """
 
 from __future__ import annotations
@@ -57,6 +57,20 @@ def peers():
             "rows mlp/jax then mlp/funcnet", out)
     _expect(rows[0][5] == "1.000", "the baseline's paired ratio to itself, 1.000", out)
     _expect("GFLOP/s" in out and "matmul 64x64 @ 64x64" in out, "the FLOP-rate line", out)
+    _peers_sequence()
+
+
+def _peers_sequence():
+    out = _run("peers.py", "--quick", "--models", "gpt,lstm", "--impls", "funcnet,jax",
+               "--rounds", "2", "--matmul", "64,64,64", "--markdown")
+    rows = _table_rows(out)
+    _expect([(r[0], r[1]) for r in rows] == [("gpt", "jax"), ("gpt", "funcnet"),
+                                             ("lstm", "jax"), ("lstm", "funcnet")],
+            "rows gpt/jax, gpt/funcnet, lstm/jax, lstm/funcnet", out)
+    _expect(rows[0][5] == "1.000" and rows[2][5] == "1.000",
+            "each baseline's paired ratio to itself, 1.000", out)
+    _expect(all(float(r[8]) > 0 for r in rows), "a FLOP rate in every row", out)
+    _expect("- batch 64," in out, "the sequence models' batch, 64", out)
 
 
 def epoch():
