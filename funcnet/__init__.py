@@ -70,6 +70,7 @@ from funcnet.losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
 )
+from funcnet.summary import Summary, summary
 from funcnet.train.evaluate import evaluate, predict
 from funcnet.train.fit import EarlyStopping, FitResult, NonFiniteError, fit
 from funcnet.train.step import make_step
@@ -109,6 +110,7 @@ __all__ = [
     "Layer",
     "Node",
     "Sequential",
+    "Summary",
     "child_keys",
     "map_layers",
     "walk",
@@ -139,5 +141,6 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
+    "summary",
     "tanh",
 ]

@@ -43,7 +43,7 @@ Params = Any
 State = Any
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Layer:
     """A layer: ``init``, ``apply``, an optional plain description ``spec``, and what
     the rest of the library needs to know about it, declared rather than guessed.
@@ -97,6 +97,62 @@ class Layer:
     def __call__(self, params, state, x, *, train: bool = False, key=None):
         """Same as ``self.apply``."""
         return self.apply(params, state, x, train=train, key=key)
+
+    def __repr__(self) -> str:
+        """The layer's type and hyperparameters from its spec, children indented below.
+
+        Example:
+            >>> print(Sequential([Dense(4), relu]))
+            Sequential(
+              dense_0: Dense(features=4, use_bias=True),
+              relu_1: Activation(relu),
+            )
+            >>> Layer(lambda key, shape: ({}, {}), lambda p, s, x, **kw: (x, s), name="scale")
+            Layer(name='scale')
+        """
+        return _describe(self, "")
+
+
+def type_name(layer: Layer) -> str:
+    """What kind of layer ``layer`` is: its spec's type (``"Dense"``,
+    ``"Activation(relu)"``), else ``"Sequential"`` for a Sequential, else its name."""
+    spec = layer.spec
+    if isinstance(spec, dict) and "type" in spec:
+        if spec["type"] == "Activation":
+            return f"Activation({spec.get('name')})"
+        return str(spec["type"])
+    if layer.rebuild is Sequential:
+        return "Sequential"
+    return layer.name
+
+
+def _is_child_spec(value) -> bool:
+    """Whether a spec entry describes child layers (their specs or their keys), shown
+    as the children themselves rather than as a hyperparameter."""
+    if isinstance(value, dict):
+        return "type" in value
+    return isinstance(value, list) and any(isinstance(v, dict) for v in value)
+
+
+def _describe(layer: Layer, indent: str) -> str:
+    """``repr(layer)`` with its children's lines indented by ``indent`` and more."""
+    spec = layer.spec
+    if isinstance(spec, dict) and "type" in spec:
+        hyper = {k: v for k, v in spec.items() if k != "type" and not _is_child_spec(v)
+                 and not (layer.children and k == "keys")}
+        words = [f"{k}={v!r}" for k, v in hyper.items()]
+        if spec["type"] == "Activation":
+            words = [str(hyper.pop("name", "?"))] + [f"{k}={v!r}" for k, v in hyper.items()]
+        head = f"{spec['type']}({', '.join(words)}"
+    elif layer.rebuild is Sequential:
+        head = "Sequential("
+    else:
+        head = f"Layer(name={layer.name!r}"
+    if not layer.children:
+        return head + ")"
+    inner = indent + "  "
+    lines = [f"{inner}{name}: {_describe(child, inner)}," for name, child in layer.children]
+    return "\n".join([head + ("" if head.endswith("(") else ","), *lines, indent + ")"])
 
 
 class Node(NamedTuple):

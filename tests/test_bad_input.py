@@ -1177,6 +1177,16 @@ BAD = [
     row("checkpoint.save_step/keep=0", lambda: checkpoint.save_step("unused", 1, PARAMS,
                                                                      keep=0),
         ValueError, r"checkpoint\.save_step: keep must be a positive int or None, got 0"),
+    # ---------------------------------------------------------------- summary
+    row("summary/model not a Layer", lambda: fn.summary([fn.Dense(2)], (3,)), TypeError,
+        r"summary: model must be a funcnet Layer \(a Sequential, a Dense, \.\.\.\), got list"),
+    row("summary/input_shape an int", lambda: fn.summary(fn.Dense(2), 784), TypeError,
+        r"summary: input_shape must be a tuple of positive ints .* got the int 784; "
+        r"write \(784,\)"),
+    row("summary/input_shape a string", lambda: fn.summary(fn.Dense(2), "784"), TypeError,
+        r"summary: input_shape must be a tuple of positive ints .* got str"),
+    row("summary/input_shape negative", lambda: fn.summary(fn.Dense(2), (28, -1)), ValueError,
+        r"summary: input_shape must be a tuple of positive ints .* got \(28, -1\)"),
 ]
 
 # Rows that need the module's checkpoint file: (id, call(path, damaged), error, regex).
