@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 # Gradient truth is checked in float64; tests that need float32 ask for it explicitly.
 jax.config.update("jax_enable_x64", True)
 
-settings.register_profile(
-    "ci",
-    max_examples=10,
-    deadline=None,
-    derandomize=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+# "ci" (the default) draws its examples from a fixed seed: the same random shapes on
+# every run, so a green suite stays green and a red one reproduces. "explore" draws new
+# ones each run, for hunting (HYPOTHESIS_PROFILE=explore python -m pytest).
+_COMMON = {"deadline": None,
+           "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("ci", max_examples=10, derandomize=True, **_COMMON)
+settings.register_profile("explore", max_examples=10, derandomize=False, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
