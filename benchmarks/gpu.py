@@ -223,7 +223,9 @@ def markdown(payload) -> str:
     env = payload["environment"]
     if payload.get("peers"):
         for table in payload["peers"]:
-            lines += [f"### Peers, batch {table['settings']['batch']}", "",
+            # peers.py records one batch size per model; gpu.py runs them all at one
+            batches = sorted(set(table["settings"]["batch"].values()))
+            lines += [f"### Peers, batch {', '.join(map(str, batches))}", "",
                       peers.markdown(table), ""]
     if payload.get("recipes"):
         r = payload["recipes"]
