@@ -25,7 +25,8 @@ Composition, apart from the pairs:
 * ``compose``: :func:`build` (a whole network from ``model.spec``), :class:`Network`,
   :func:`value_and_grad`, the Sequential/Residual builders and the one ``REGISTRY``
   of layer types.
-* ``modules``: the leaf adapters, a spec to a :class:`Module` around a family's pair.
+* ``modules``: the leaf adapters, a spec to a :class:`Module` around a family's pair;
+  ``sequence_modules``: the same for the sequence layers.
 * ``_module``: :class:`Module`, :class:`Context` and the checks builders share.
 
 And the rest of the lessons:
@@ -68,6 +69,7 @@ from reference import (
     pool,
     recurrent,
     residual,
+    sequence_modules,
 )
 from reference._module import Context, Module
 from reference.activations import ACTIVATIONS
@@ -112,6 +114,7 @@ __all__ = [
     "gradcheck",
     "losses",
     "modules",
+    "sequence_modules",
     "norm",
     "numerical_gradient",
     "optim",

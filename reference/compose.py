@@ -36,7 +36,8 @@ model that is a single layer). The builder validates the hyperparameters and ret
   :func:`build_module` ``(child_spec, join(path, child_key))`` and list them in
   ``Module.children`` so that :attr:`Network.paths` sees them.
 
-The leaf builders live in ``reference.modules``. A new type is one more entry,
+The leaf builders live in ``reference.modules`` and ``reference.sequence_modules``. A
+new type is one more entry,
 ``reference.REGISTRY["Scale"] = build_scale`` (the same dict as this module's
 :data:`REGISTRY`); :func:`build` then handles the type anywhere in a model. Builders
 share the helpers of ``reference._module``: ``join(path, key)``, ``_where(spec, path)``
@@ -52,7 +53,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from reference import losses, modules
+from reference import losses, modules, sequence_modules
 from reference._module import Context, Module, _check_hyperparameters, _where, join
 from reference.residual import residual_backward, residual_forward
 
@@ -196,14 +197,14 @@ REGISTRY: dict[str, Callable[[dict, str], Module]] = {
     "GlobalAvgPool": modules.global_avg_pool,
     "Dropout": modules.dropout,
     "BatchNorm": modules.batchnorm,
-    "RNN": modules.recurrent,
-    "LSTM": modules.recurrent,
-    "GRU": modules.recurrent,
-    "LayerNorm": modules.layernorm,
-    "RMSNorm": modules.rmsnorm,
-    "Embedding": modules.embedding,
-    "PositionalEmbedding": modules.positional_embedding,
-    "MultiHeadAttention": modules.multi_head_attention,
+    "RNN": sequence_modules.recurrent,
+    "LSTM": sequence_modules.recurrent,
+    "GRU": sequence_modules.recurrent,
+    "LayerNorm": sequence_modules.layernorm,
+    "RMSNorm": sequence_modules.rmsnorm,
+    "Embedding": sequence_modules.embedding,
+    "PositionalEmbedding": sequence_modules.positional_embedding,
+    "MultiHeadAttention": sequence_modules.multi_head_attention,
 }
 
 

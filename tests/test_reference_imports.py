@@ -51,7 +51,8 @@ def test_no_reference_submodule_imports_jax_or_funcnet():
 FAMILIES = ["dense", "conv", "pool", "dropout", "batchnorm", "residual", "recurrent",
             "attention",
             "activations", "losses"]
-BUILD_MACHINERY = {"reference.compose", "reference.modules", "reference._module"}
+BUILD_MACHINERY = {"reference.compose", "reference.modules", "reference.sequence_modules",
+                   "reference._module"}
 
 
 def test_family_files_match_funcnet_and_hold_pairs_only():
