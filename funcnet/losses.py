@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcnet import _checks
+from funcnet._dtypes import at_least_float32
 from funcnet.activations import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -66,14 +67,6 @@ def _probabilities(where: str, name: str, values) -> None:
             )
 
 
-def _at_least_float32(x):
-    """bf16/float16 outputs (a ``compute_dtype`` model) are scored in float32."""
-    x = jnp.asarray(x)
-    if jnp.issubdtype(x.dtype, jnp.floating):
-        return x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    return x
-
-
 def _per_sample_mean(x):
     """Mean over every axis but the first: (N, ...) -> (N,)."""
     # the explicit width (not -1) lets an empty batch (0, ...) reshape too
@@ -105,7 +98,7 @@ def mse(predictions, targets, reduction: str = "mean"):
         Array(2.5, dtype=float32)
     """
     _same_shape("mse", "predictions", predictions, "targets", targets)
-    predictions = _at_least_float32(predictions)
+    predictions = at_least_float32(predictions)
     return _reduce(_per_sample_mean((predictions - targets) ** 2), reduction, "mse")
 
 
@@ -133,7 +126,7 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     # log(1 + e^z) as logaddexp(0, z): stable, and its gradient is sigmoid(z) at every z,
     # including z = 0 where max(z, 0) + log1p(exp(-|z|)) has two kinks whose jax
     # subgradients do not add up to sigmoid(0).
-    logits = _at_least_float32(logits)
+    logits = at_least_float32(logits)
     per_element = jnp.logaddexp(jnp.zeros_like(logits), logits) - logits * labels
     return _reduce(_per_sample_mean(per_element), reduction, where)
 
@@ -164,7 +157,7 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
     _probabilities(where, "labels", labels)
     if not 0 < eps < 0.5:
         raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
-    p = jnp.clip(_at_least_float32(probabilities), eps, 1 - eps)
+    p = jnp.clip(at_least_float32(probabilities), eps, 1 - eps)
     per_element = -(labels * jnp.log(p) + (1 - labels) * jnp.log(1 - p))
     return _reduce(_per_sample_mean(per_element), reduction, where)
 
@@ -195,7 +188,7 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
         )
     _checks.floating_array(where, "targets", targets)
     _probabilities(where, "targets", targets)
-    per_sample = -jnp.sum(targets * log_softmax(_at_least_float32(logits)), axis=-1)
+    per_sample = -jnp.sum(targets * log_softmax(at_least_float32(logits)), axis=-1)
     return _reduce(_per_sample_mean(per_sample), reduction, where)
 
 
@@ -243,7 +236,7 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
     if ignore is not None:
         return _integer_labels_ignoring(where, logits, labels, reduction, ignore)
     _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1])
-    log_p = log_softmax(_at_least_float32(logits))
+    log_p = log_softmax(at_least_float32(logits))
     per_sample = -jnp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
     return _reduce(_per_sample_mean(per_sample), reduction, where)
 
@@ -261,7 +254,7 @@ def _integer_labels_ignoring(where, logits, labels, reduction, ignore):
     _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1], ignore=ignore)
     if reduction not in REDUCTIONS:
         raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    log_p = log_softmax(_at_least_float32(logits))
+    log_p = log_softmax(at_least_float32(logits))
     n = jnp.shape(labels)[0]
     real = (labels != ignore).reshape(n, math.prod(jnp.shape(labels)[1:]))
     # an ignored step may hold an id outside [0, K): gather at 0 there, then drop it

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
+from funcnet._dtypes import at_least_float32
 from funcnet.diagnostics._paths import _groups
 
 
 def _norm(leaves) -> jax.Array:
-    # at least float32, so bf16 leaves do not square-and-sum in 8 bits of mantissa
-    return jnp.sqrt(sum(jnp.sum(jnp.square(jnp.asarray(leaf).astype(
-        jnp.promote_types(jnp.asarray(leaf).dtype, jnp.float32)))) for leaf in leaves))
+    return jnp.sqrt(sum(jnp.sum(jnp.square(at_least_float32(leaf))) for leaf in leaves))
 
 
 def gradient_norm_vector(grads, *, per: str = "leaf") -> tuple[jax.Array, list[str]]:

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from funcnet import _checks, initializers
+from funcnet._dtypes import at_least_float32
 from funcnet.core import Layer
 
 
@@ -101,7 +102,7 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
         _check_state(where, state, features)
         # statistics in at least float32: a bf16 input (after a compute_dtype layer)
         # would otherwise be summed and squared in 8 bits of mantissa
-        x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+        x = at_least_float32(x)
         if train:
             count = math.prod(x.shape[:-1])
             if count <= 1:

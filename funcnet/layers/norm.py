@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from funcnet import _checks, initializers
+from funcnet._dtypes import at_least_float32
 from funcnet.core import Layer
 
 
@@ -39,10 +40,6 @@ def _eps(where: str, eps) -> float:
         raise ValueError(f"{where}: eps must stay > 0 in float32 (the statistics' dtype), "
                          f"got {eps!r}, which rounds to 0; use 1e-30 or more")
     return eps
-
-
-def _at_least_float32(x):
-    return x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
 
 def LayerNorm(  # noqa: N802 (a layer constructor)
@@ -96,7 +93,7 @@ def LayerNorm(  # noqa: N802 (a layer constructor)
         del train, key
         _checks.param_dict(where, params, names)
         _check_x(where, x, params[names[0]].shape[0] if names else None)
-        x = _at_least_float32(x)
+        x = at_least_float32(x)
         mean = jnp.mean(x, axis=-1, keepdims=True)
         var = jnp.mean(jnp.square(x - mean), axis=-1, keepdims=True)
         y = (x - mean) / jnp.sqrt(var + eps)
@@ -149,7 +146,7 @@ def RMSNorm(  # noqa: N802 (a layer constructor)
         del train, key
         _checks.param_dict(where, params, ("scale",))
         _check_x(where, x, params["scale"].shape[0])
-        x = _at_least_float32(x)
+        x = at_least_float32(x)
         mean_square = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
         return params["scale"] * x / jnp.sqrt(mean_square + eps), state
 
