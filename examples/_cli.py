@@ -8,6 +8,7 @@ instead of overwriting the full run's pictures in ``out/<name>``.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 
 
@@ -46,3 +47,34 @@ def parse(p: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
     if args.out is None:
         args.out = pathlib.Path("out") / (args._name + ("_quick" if args.quick else ""))
     return args
+
+
+def compile_cache_dir() -> pathlib.Path:
+    """Where the examples keep JAX's persistent compilation cache.
+
+    ``$JAX_COMPILATION_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/funcnet/jax`` (by default
+    ``~/.cache/funcnet/jax``).
+    """
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return pathlib.Path(os.environ["JAX_COMPILATION_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "funcnet" / "jax"
+
+
+def run(main) -> None:
+    """Run an example as a script, with JAX's persistent compilation cache on.
+
+    A second run of the same example loads its compiled steps from disk instead of
+    compiling them again (on this project's 2-core machine the main job's first epoch
+    drops from compile-bound to run-bound). The cache holds only XLA executables keyed by
+    the program, the jax version and the machine; delete the folder to clear it, or set
+    ``FUNCNET_NO_COMPILE_CACHE=1`` to run without it. Tests call ``main`` directly and
+    never touch the cache.
+    """
+    if not os.environ.get("FUNCNET_NO_COMPILE_CACHE"):
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", str(compile_cache_dir()))
+        # cache every step, not only those that took over a second to compile
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    main()

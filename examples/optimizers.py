@@ -157,4 +157,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -78,3 +78,12 @@ def test_quick_runs_write_beside_the_full_runs_pictures():
     assert str(_cli.parse(p, []).out) == "out/demo"
     assert str(_cli.parse(p, ["--quick"]).out) == "out/demo_quick"
     assert str(_cli.parse(p, ["--quick", "--out", "x"]).out) == "x"
+
+
+def test_scripts_keep_the_compile_cache_where_jax_or_xdg_say(monkeypatch, tmp_path):
+    import _cli
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _cli.compile_cache_dir() == tmp_path / "funcnet" / "jax"
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "mine"))
+    assert _cli.compile_cache_dir() == tmp_path / "mine"
