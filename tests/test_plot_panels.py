@@ -21,6 +21,14 @@ def test_matrices_draw_each_value_signed_and_centred():
     np.testing.assert_array_equal(panels[2].images[0].get_array(), [[1.0, 0.0, 1.0]])
 
 
+def test_matrices_centre_any_negative_matrix_at_zero_and_keep_text_readable():
+    fig = plot.matrices({"dW": np.array([[-0.4, -0.1]])})
+    (panel,) = (ax for ax in fig.axes if ax.get_title())
+    assert panel.images[0].get_clim() == (-0.4, 0.4)
+    # the strongly coloured cell gets white text, the pale one black
+    assert [t.get_color() for t in panel.texts] == ["white", "black"]
+
+
 def test_matrices_annotate_auto_skips_large_matrices():
     fig = plot.matrices({"big": np.ones((20, 10)), "small": np.ones((2, 2))})
     big, small = (ax for ax in fig.axes if ax.get_title())

@@ -38,8 +38,9 @@ def _real_array(where: str, name: str, values) -> np.ndarray:
 def matrices(named, *, annotate="auto", ncols: int = 4, title: str | None = None):
     """One heatmap per matrix, e.g. a layer's ``W`` beside its gradient ``dW``.
 
-    A matrix with both signs gets a diverging colormap centred at 0 (blue negative, red
-    positive), so a gradient's sign reads at a glance; one sign only gets viridis.
+    A matrix with any negative entry gets a diverging colormap centred at 0 (blue
+    negative, red positive), so a gradient's sign reads at a glance; a non-negative one
+    (weights of one sign, a mask) gets viridis.
 
     Args:
         named: ``{name: (rows, cols) array}`` (a ``(n,)`` vector is drawn as one row;
@@ -71,11 +72,13 @@ def matrices(named, *, annotate="auto", ncols: int = 4, title: str | None = None
             raise ValueError(f"{where}: named[{name!r}] must be a non-empty (rows, cols) "
                              f"matrix or (n,) vector, got shape {np.shape(values)}")
         arrays.append((name, array))
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = axes_grid(len(arrays), ncols, (3.4, 3.0))
     for ax, (name, array) in zip(axes, arrays, strict=True):
         finite = array[np.isfinite(array)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if low < 0 < high:
+        if low < 0:
             edge = max(-low, high)
             image = ax.imshow(array, cmap="RdBu_r", vmin=-edge, vmax=edge,
                               interpolation="nearest", aspect="auto")
@@ -84,7 +87,13 @@ def matrices(named, *, annotate="auto", ncols: int = 4, title: str | None = None
         fig.colorbar(image, ax=ax, shrink=0.8)
         if annotate is True or (annotate == "auto" and array.size <= 64):
             for (row, col), value in np.ndenumerate(array):
-                ax.text(col, row, f"{value:.3g}", ha="center", va="center", fontsize=7)
+                # dark text on light cells, light text on dark ones
+                red, green, blue, _ = image.cmap(image.norm(value))
+                light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5
+                ax.text(col, row, f"{value:.3g}", ha="center", va="center", fontsize=7,
+                        color="black" if light else "white")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{name} {array.shape}", fontsize=9)
         ax.set_xlabel("column", fontsize=8)
         ax.set_ylabel("row", fontsize=8)
