@@ -11,6 +11,13 @@ import sys
 import lessons
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lessons",
@@ -26,13 +33,16 @@ def main(argv=None) -> int:
     source.add_argument("--file", metavar="PATH",
                         help="check your own copy of the starter file (default: "
                              "lessons/exercises/lesson_00N.py)")
-    run.add_argument("--trials", type=int, default=5,
+    run.add_argument("--trials", type=_positive, default=5,
                      help="random draws per exercise (default: 5)")
     run.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
     args = parser.parse_args(argv)
 
     if args.file:
-        module = lessons.load_file(args.file)
+        try:
+            module = lessons.load_file(args.file)
+        except (FileNotFoundError, ValueError) as err:
+            parser.error(str(err))
     else:
         module = lessons.module_of(args.lesson, solutions=args.solutions)
     reports = lessons.check_module(args.lesson, module, trials=args.trials, seed=args.seed)

@@ -84,6 +84,11 @@ def test_cli_exit_status_and_file(tmp_path, capsys):
     mine.write_text(mine.read_text().replace("def dense_backward", "def dense_backward_old"))
     assert main(["check", "1", "--file", str(mine), "--trials", "1"]) == 1
     assert "defines no function dense_backward" in capsys.readouterr().out
+    for argv, text in ((["check", "0", "--trials", "0"], "must be an integer >= 1, got 0"),
+                       (["check", "0", "--file", str(tmp_path / "no.py")], "is not a file")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert text in capsys.readouterr().err
 
 
 def _double():
