@@ -19,6 +19,9 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``activation_histograms``  one histogram per layer output, with the zero fraction
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
+``matrices``               heatmaps of small matrices (W beside dW, a dropout mask), signed
+``layer_panels``           per-layer quantities side by side (gradient, activation, weight)
+``gradient_check``         numerical against analytic gradients: bars, scatter, rel. error
 ``save``                   write a figure (PNG by default), creating parent folders
 ========================== =============================================================
 
@@ -50,6 +53,9 @@ _SOURCES = {
     "activation_histograms": "_histograms",
     "expression_graph": "_graph",
     "attention_maps": "_attention",
+    "matrices": "_panels",
+    "layer_panels": "_panels",
+    "gradient_check": "_panels",
     "save": "_figures",
 }
 
@@ -60,11 +66,14 @@ __all__ = [
     "confusion_matrix",
     "decision_boundary",
     "expression_graph",
+    "gradient_check",
     "gradient_field",
     "gradient_magnitudes",
     "gradients_through_time",
     "image_grid",
+    "layer_panels",
     "loss_curves",
+    "matrices",
     "optimizer_paths",
     "save",
     "weight_histograms",
@@ -77,6 +86,7 @@ if TYPE_CHECKING:
     from funcnet.plot._figures import save
     from funcnet.plot._graph import expression_graph
     from funcnet.plot._histograms import activation_histograms, weight_histograms
+    from funcnet.plot._panels import gradient_check, layer_panels, matrices
     from funcnet.plot._surfaces import decision_boundary, gradient_field, optimizer_paths
     from funcnet.plot._through_time import gradients_through_time
 
