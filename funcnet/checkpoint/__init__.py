@@ -41,12 +41,12 @@ keeps the last ``keep`` (deleting only lower steps, after the new file is safe);
 :func:`load_metadata` reads a checkpoint's metadata without its arrays.
 """
 
+from funcnet.checkpoint._folder import ensure_folder
 from funcnet.checkpoint._format import FORMAT as FORMAT
 from funcnet.checkpoint._format import MANIFEST as MANIFEST
 from funcnet.checkpoint._format import ROOT as ROOT
 from funcnet.checkpoint._format import TRAILER_PREFIX as TRAILER_PREFIX
 from funcnet.checkpoint._format import VERSION as VERSION
-from funcnet.checkpoint._folder import ensure_folder
 from funcnet.checkpoint._format import CheckpointError
 from funcnet.checkpoint._io import load, load_metadata, save
 from funcnet.checkpoint._steps import latest, list_steps, restore_latest, save_step

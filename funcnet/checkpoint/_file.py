@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 
-from funcnet.checkpoint._folder import _fspath, write_target
+from funcnet.checkpoint._folder import write_target
 from funcnet.checkpoint._format import FORMAT, MANIFEST, TRAILER_PREFIX, VERSION, CheckpointError
 
 _TRAILER_LEN = len(TRAILER_PREFIX) + 64

@@ -68,7 +68,8 @@ def ensure_folder(directory, *, where="checkpoint.ensure_folder", name="director
         'runs/mnist'
         >>> os.listdir("runs/mnist")  # the write test leaves nothing behind
         []
-        >>> _ = open("notes.txt", "w").write("a file")
+        >>> with open("notes.txt", "w") as f:
+        ...     _ = f.write("a file")
         >>> ensure_folder("notes.txt", where="fit", name="checkpoint_dir")
         Traceback (most recent call last):
         ...
