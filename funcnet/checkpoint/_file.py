@@ -80,7 +80,9 @@ def _write_sealed(where, path, members):
                                   f"{secrets.token_hex(8)}.tmp")
     try:
         _remove_stale_temps(directory)
-        with open(tmp, "xb+") as f:
+        # os.open, as ensure_folder's probe: one way this package creates files; O_EXCL
+        # so it is never another writer's file
+        with os.fdopen(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), "wb+") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for name, data in members:
                     info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_TIME)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import numbers
 import os
@@ -98,8 +97,14 @@ def save_step(directory, step, tree, metadata=None, *, keep=None) -> str:
         # leave the folder empty if that writer deletes this one.
         older = [s for s in _steps(where, directory) if s < step]
         for old in older[:max(len(older) + 1 - int(keep), 0)]:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.remove(_step_path(directory, old))
+            except FileNotFoundError:  # another writer's clean-up got there first
+                pass
+            except OSError as e:
+                raise OSError(e.errno, f"{where}: saved {path!r}, but cannot delete the "
+                                       f"old checkpoint {_step_path(directory, old)!r} "
+                                       f"(keep={keep}): {e.strerror}") from e
     return path
 
 
