@@ -7,20 +7,22 @@ so the order of the floating-point sums, and the last bits, follow the core coun
 YNNPACK keeps the matmuls and convolutions (whose results did not depend on the core
 count here) and XLA's own code does the reductions, in one order.
 
-Each configuration runs in a process of its own (XLA reads its flags once), pinned to the
-first 1 or all of the cores this process may use. Every child trains three jobs with
+Bits: each setting runs in processes of its own (XLA reads its flags once), pinned to
+the first 1 or all of the cores this process may use. Every child trains three jobs with
 ``fit`` from the same seeds and saves every leaf of params, state and optimizer state:
 
 * ``spirals``: the model of ``tests/test_determinism.py``;
 * ``mlp``: 784-512-512-10 ReLU, Adam, batch 128, 2,048 random samples, one epoch;
 * ``cnn``: conv3x3x8-pool-dense10, Adam, batch 64, 256 random 28x28 images, one epoch;
 
-and times ``make_step`` on the MLP (median of samples of 20 steps after warm-up). The
-table counts the leaves that differ between 1 core and all cores under each setting;
-the timing rows pair a default child with a flagged child run right after it (the order
-alternates every round) and give the median of the per-round ratios.
+and the table counts the leaves that differ between 1 core and all cores.
 
-    PYTHONPATH=. python benchmarks/core_count.py --markdown [--rounds 3]
+Cost: the same option can be given to one compilation
+(``jitted.lower(...).compile({"xla_cpu_experimental_ynn_fusion_type": ...})``), so this
+process (all cores) compiles ``make_step`` for the MLP and a small CNN both ways and
+times them round-robin (``_common.interleaved``): medians and paired ratios.
+
+    PYTHONPATH=. python benchmarks/core_count.py --markdown [--rounds 15]
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ import sys
 import tempfile
 
 FLAG = "--xla_cpu_experimental_ynn_fusion_type=individual_dot,individual_convolution"
+# the same setting as a compiler option of one compilation
+OPTION = {"xla_cpu_experimental_ynn_fusion_type":
+          "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"}
 
 
-def _child(cores: int, out: str, rounds: int) -> None:
+def _child(cores: int, out: str) -> None:
     allowed = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, set(allowed[:cores]))  # before jax makes its thread pool
-    import time
-
     import jax
     import numpy as np
 
@@ -66,28 +69,14 @@ def _child(cores: int, out: str, rounds: int) -> None:
                         batch_size=batch, key=jax.random.key(1))
         for i, leaf in enumerate(jax.tree.leaves(result[:3])):
             leaves[f"{name}/{i}"] = np.asarray(leaf)
-    params, state = mlp.init(jax.random.key(0), (784,))
-    opt = optim.adam(1e-3)
-    step = fn.make_step(mlp, "softmax_cross_entropy_with_integer_labels", opt)
-    carry = (params, state, opt.init(params))
-    batch = (xm[:128], ym[:128])
-    samples = []
-    for r in range(rounds + 1):  # the first sample is the warm-up
-        start = time.perf_counter()
-        for _ in range(20):
-            *carry, metrics = step(*carry, batch, jax.random.key(r))
-        jax.block_until_ready(carry)
-        samples.append((time.perf_counter() - start) / 20)
     np.savez(out, **leaves)
-    print(json.dumps({"threads": len(os.sched_getaffinity(0)),
-                      "step_ms": 1e3 * float(np.median(samples[1:]))}))
+    print(json.dumps({"threads": len(os.sched_getaffinity(0))}))
 
 
-def _spawn(cores, flags, out, rounds):
+def _spawn(cores, flags, out):
     env = dict(os.environ, XLA_FLAGS=flags)
-    result = subprocess.run([sys.executable, __file__, "--child", str(cores), out,
-                             "--rounds", str(rounds)], env=env, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run([sys.executable, __file__, "--child", str(cores), out],
+                            env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"child (cores={cores}, XLA_FLAGS={flags!r}) failed:\n"
                          f"{result.stderr[-3000:]}")
@@ -109,14 +98,60 @@ def _compare(a_path, b_path):
     return out
 
 
+def _steps(rounds):
+    """Per-step seconds of make_step compiled with and without OPTION, round-robin."""
+    import _common
+    import jax
+    import numpy as np
+
+    import funcnet as fn
+    from funcnet import optim
+
+    rng = np.random.default_rng(0)
+    models = {
+        "MLP 784-512-512-10, batch 128": (
+            fn.Sequential([fn.Dense(512), fn.relu, fn.Dense(512), fn.relu, fn.Dense(10)]),
+            rng.normal(size=(128, 784)).astype(np.float32)),
+        "CNN conv3x3x8-pool-dense10, batch 64": (
+            fn.Sequential([fn.Conv2D(8, 3), fn.relu, fn.MaxPool2D(2), fn.Flatten(),
+                           fn.Dense(10)]),
+            rng.normal(size=(64, 28, 28, 1)).astype(np.float32))}
+    cases = {}
+    for name, (model, x) in models.items():
+        batch = (x, rng.integers(0, 10, len(x)).astype(np.int32))
+        opt = optim.adam(1e-3)
+        step = fn.make_step(model, "softmax_cross_entropy_with_integer_labels", opt)
+        for setting, options in (("default", None), ("flag", OPTION)):
+            params, state = model.init(jax.random.key(0), x.shape[1:])
+            carry = [params, state, opt.init(params)]
+            key = jax.random.key(1)
+            compiled = step.lower(*carry, batch, key).compile(options)
+
+            def run(compiled=compiled, carry=carry, batch=batch, key=key):
+                out = compiled(*carry, batch, key)
+                carry[:] = out[:3]  # the step donated the old buffers
+                return out[3]
+
+            cases[name, setting] = run
+    samples = _common.interleaved(cases, rounds=rounds, reps=10, warmup=3)
+    rows = []
+    for name in models:
+        base, flag = samples[name, "default"]["seconds"], samples[name, "flag"]["seconds"]
+        ratio = _common.paired_ratio(flag, base)
+        rows.append([name, _common.fmt(1e3 * _common.median(base)),
+                     _common.fmt(1e3 * _common.median(flag)),
+                     f"{ratio['median']:.3f} ({ratio['p25']:.3f}-{ratio['p75']:.3f})"])
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="timing rounds (pairs)")
+    parser.add_argument("--rounds", type=int, default=15, help="timing rounds")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("CORES", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(int(args.child[0]), args.child[1], args.rounds)
+        return _child(int(args.child[0]), args.child[1])
     import _common
     import jax  # noqa: F401  (so the environment line names its version)
 
@@ -126,33 +161,24 @@ def main(argv=None):
         raise SystemExit("core_count.py needs at least 2 cores to compare 1 with more")
     settings = {"default": "", "flag": FLAG}
     with tempfile.TemporaryDirectory() as tmp:
-        path = {(s, c): os.path.join(tmp, f"{s}-{c}.npz")
-                for s in settings for c in (1, most)}
-        times = {s: [] for s in settings}
-        for s, flags in settings.items():
-            _spawn(1, flags, path[s, 1], 1)
-        for r in range(args.rounds):
-            order = list(settings) if r % 2 == 0 else list(settings)[::-1]
-            for s in order:
-                times[s].append(_spawn(most, settings[s], path[s, most], 3)["step_ms"])
-        compared = {s: _compare(path[s, 1], path[s, most]) for s in settings}
-    rows = []
-    for s in settings:
-        for job, (differ, total, worst) in compared[s].items():
-            rows.append([s, job, f"{differ} of {total}", _common.fmt(worst)])
-    ratio = _common.paired_ratio(times["flag"], times["default"])
+        compared = {}
+        for setting, flags in settings.items():
+            paths = [os.path.join(tmp, f"{setting}-{cores}.npz") for cores in (1, most)]
+            for cores, path in zip((1, most), paths, strict=True):
+                _spawn(cores, flags, path)
+            compared[setting] = _compare(*paths)
+    steps = _steps(args.rounds)
+    rows = [[s, job, f"{differ} of {total}", _common.fmt(worst)]
+            for s in settings for job, (differ, total, worst) in compared[s].items()]
     lines = [f"1 core against {most} cores; the flag is `XLA_FLAGS={FLAG}`", "",
              _common.markdown_table(["XLA_FLAGS", "job", "leaves that differ",
                                      "largest difference"], rows), "",
-             _common.markdown_table(
-                 ["MLP 784-512-512-10 step, batch 128", f"ms ({most} cores, median)"],
-                 [["default", _common.fmt(_common.median(times["default"]))],
-                  ["flag", _common.fmt(_common.median(times["flag"]))],
-                  ["flag / default (paired)", f"{ratio['median']:.3f} "
-                                              f"(IQR {ratio['p25']:.3f}-{ratio['p75']:.3f})"]]),
+             f"make_step, Adam, {most} cores, {args.rounds} rounds of 10 steps:", "",
+             _common.markdown_table(["step", "default ms", "flag ms",
+                                     "flag / default (paired, IQR)"], steps),
              "", *_common.environment_lines(_common.finish_environment(env))]
     print("\n".join(lines) if args.markdown else json.dumps(
-        {"compared": compared, "times": times, "env": env}, indent=2))
+        {"compared": compared, "steps": steps, "env": env}, indent=2))
 
 
 if __name__ == "__main__":
