@@ -112,6 +112,30 @@ def test_non_overlapping_pools_equal_reduce_window_ties_included(case, kind):
         np.testing.assert_array_equal(dx, dx_lax)
 
 
+def test_conv2d_forward_mode_and_second_derivatives_equal_lax_conv():
+    layer = Conv2D(2, (2, 3), strides=(2, 1), padding="SAME", use_bias=False,
+                   param_dtype=jnp.float64)
+    params, _ = layer.init(jax.random.key(1), (5, 4, 3))
+    x, tangent = (jnp.asarray(np.random.default_rng(seed).normal(size=(2, 5, 4, 3)))
+                  for seed in (1, 2))
+
+    def lax_conv(w, x):
+        return jax.lax.conv_general_dilated(x, w, (2, 1), ((0, 1), (1, 1)),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def funcnet_conv(w, x):
+        return layer.apply({"w": w}, {}, x)[0]
+
+    def jvp_and_hessian(conv):
+        def loss(w):
+            return jnp.sum(jnp.sin(conv(w, x)))
+
+        return (jax.jvp(conv, (params["w"], x), (2.0 * params["w"], tangent)),
+                jax.jit(jax.hessian(loss))(params["w"]))
+
+    _assert_close(jvp_and_hessian(funcnet_conv), jvp_and_hessian(lax_conv), jnp.float64)
+
+
 def test_max_pool_forward_mode_gives_the_first_maximum_its_tangent():
     x = jnp.zeros((1, 2, 2, 1))  # one window, four tied cells
     tangent = jnp.arange(1.0, 5.0).reshape(1, 2, 2, 1)

@@ -1,7 +1,7 @@
 """2-D convolution over NHWC images with an HWIO kernel.
 
-On XLA:CPU the gradient is written out as two convolutions already in the NHWC/HWIO
-form that XLA:CPU's fast (Eigen) convolution takes. The ones JAX's autodiff derives
+On XLA:CPU the gradient comes out as two convolutions already in the NHWC/HWIO form
+that XLA:CPU's fast (Eigen) convolution takes. The ones JAX's autodiff derives
 have their dimensions permuted (``f01b_i01o->01bf`` for the kernel's gradient);
 XLA:CPU's ``ConvCanonicalization`` pass transposes such convolutions into the fast form,
 but it walks only the entry computation, so inside a ``lax.scan`` body (``fit``'s epoch
@@ -29,40 +29,37 @@ def _conv_lax(x, w, strides, pads, dilation):
                                         dimension_numbers=_DIMENSION_NUMBERS)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
 def _conv_canonical_grads(x, w, strides, pads, dilation):
     """``_conv_lax`` whose gradient convolutions are all NHWC/HWIO/NHWC."""
     return _conv_lax(x, w, strides, pads, dilation)
 
 
-def _conv_forward(x, w, strides, pads, dilation):
-    return _conv_lax(x, w, strides, pads, dilation), (x, w)
+def _conv_jvp(strides, pads, dilation, primals, tangents):
+    """The tangent written so that JAX's own transposes of it (its gradient rules, with
+    their padding maths) come out as NHWC/HWIO convolutions on physically transposed
+    arrays: the kernel with its channels swapped (HWOI) for ``x``'s tangent; ``x`` as
+    (C, H, W, N), the kernel's tangent as (I, H, W, O) and the output as (H, W, N, O)
+    for ``w``'s. Forward mode works as well (its own convolutions are not the fast
+    form: a rarely used direction)."""
+    (x, w), (dx, dw) = primals, tangents
+    y = _conv_lax(x, w, strides, pads, dilation)
+    terms = []
+    if not isinstance(dx, jax.custom_derivatives.SymbolicZero):
+        terms.append(jax.lax.conv_general_dilated(
+            dx, jnp.swapaxes(w, 2, 3), window_strides=strides, padding=pads,
+            rhs_dilation=dilation, dimension_numbers=("NHWC", "HWOI", "NHWC")))
+    if not isinstance(dw, jax.custom_derivatives.SymbolicZero):
+        hwno = jax.lax.conv_general_dilated(
+            jnp.transpose(x, (3, 1, 2, 0)), jnp.transpose(dw, (2, 0, 1, 3)),
+            window_strides=strides, padding=pads, rhs_dilation=dilation,
+            dimension_numbers=("CHWN", "IHWO", "HWNC"))
+        terms.append(jnp.transpose(hwno, (2, 0, 1, 3)))
+    return y, sum(terms[1:], terms[0])
 
 
-def _conv_backward(strides, pads, dilation, residuals, dy):
-    """``dx``: ``dy`` dilated by the strides, correlated with the flipped kernel (in and
-    out channels swapped); ``dw``: ``x`` correlated with ``dy``, with the channels as the
-    batch and the batch as the channels. Per axis, ``x`` has ``n`` cells padded by
-    ``(lo, hi)``, the dilated kernel spans ``k_eff`` and ``dy`` has ``m`` cells; a
-    negative pad crops (the cells past the last window get no gradient)."""
-    x, w = residuals
-    spans = _windows.effective_window(w.shape[:2], dilation)
-    geometry = list(zip(x.shape[1:3], dy.shape[1:3], pads, spans, strides, strict=True))
-    dx_pads = [(k - 1 - lo, n - 1 + lo - (m - 1) * s) for n, m, (lo, _), k, s in geometry]
-    w_flipped = jnp.swapaxes(jnp.flip(w, (0, 1)), 2, 3)
-    dx = jax.lax.conv_general_dilated(dy, w_flipped, window_strides=(1, 1), padding=dx_pads,
-                                      lhs_dilation=strides, rhs_dilation=dilation,
-                                      dimension_numbers=_DIMENSION_NUMBERS)
-    dw_pads = [(lo, k + (m - 1) * s - n - lo) for n, m, (lo, _), k, s in geometry]
-    dw = jax.lax.conv_general_dilated(jnp.transpose(x, (3, 1, 2, 0)),
-                                      jnp.transpose(dy, (1, 2, 0, 3)),
-                                      window_strides=dilation, padding=dw_pads,
-                                      rhs_dilation=strides,
-                                      dimension_numbers=_DIMENSION_NUMBERS)
-    return dx.astype(x.dtype), jnp.transpose(dw, (1, 2, 0, 3)).astype(w.dtype)
-
-
-_conv_canonical_grads.defvjp(_conv_forward, _conv_backward)
+# symbolic zeros: no convolution for the tangent of an input nobody differentiates
+_conv_canonical_grads.defjvp(_conv_jvp, symbolic_zeros=True)
 
 
 def conv2d(x, w, strides, pads, dilation):
