@@ -8,9 +8,10 @@ saves curves, the confusion matrix and a grid of misclassified digits.
     python examples/mnist_cnn.py --quick              # one short epoch on a subset (CI)
     python examples/mnist_cnn.py --validation 10000   # score a recipe on held-out train
 
-The recipe (epochs, batch size, learning rate) was chosen with ``--validation 10000``:
-trained on the first 50,000 training images and scored on the last 10,000, the test
-set left out of the choice.
+``--validation 10000`` scores a recipe (epochs, batch size, learning rate) on the last
+10,000 training images, trained on the first 50,000, so the test set plays no part in
+choosing it. Two epochs were not enough there: 98.83% (batch 128, lr 2e-3) and 98.72%
+(batch 256, lr 3e-3), so the default stays at four.
 """
 
 from __future__ import annotations
