@@ -103,6 +103,16 @@ def step_cost_rungs():
     _expect("× lean + funcnet-adam" in out, "ratios against the named baseline", out)
 
 
+def cnn_torch():
+    out = _run("cnn_torch.py", "--quick", "--impls", "fit-scan,fit-loop", "--samples", "256",
+               "--markdown")
+    rows = _table_rows(out)
+    _expect([(r[0], r[1]) for r in rows] == [("cnn", "fit-scan"), ("cnn", "fit-loop"),
+                                             ("mlp", "fit-scan"), ("mlp", "fit-loop")],
+            "rows cnn then mlp, fit-scan then fit-loop", out)
+    _expect(all(r[6] in ("scan", "loop") for r in rows), "the mode fit's auto picks", out)
+
+
 def gpu():
     with tempfile.TemporaryDirectory() as tmp:
         out = _run("gpu.py", "--cpu-smoke", "--impls", "funcnet,jax", "--out", tmp)
@@ -115,7 +125,7 @@ def gpu():
 
 
 CHECKS = {"peers": peers, "epoch": epoch, "step_cost": step_cost,
-          "step_cost_rungs": step_cost_rungs, "gpu": gpu}
+          "step_cost_rungs": step_cost_rungs, "cnn_torch": cnn_torch, "gpu": gpu}
 
 
 def main(argv=None):

@@ -294,8 +294,10 @@ def test_layers_declare_keys_and_scan_speed_and_containers_inherit_them():
     assert not fn.Sequential([fn.Dense(2), fn.relu]).needs_key
     assert fn.Sequential([fn.Dense(2), fn.Sequential([fn.Dropout(0.2)])]).needs_key
     assert fn.Residual(fn.Sequential([fn.Dense(2), user])).needs_key
-    assert not fn.Conv2D(2, 3).scan_friendly
-    assert not fn.Sequential([fn.Residual(fn.Conv2D(1, 3)), fn.Flatten()]).scan_friendly
+    assert fn.Conv2D(2, 3).scan_friendly  # its CPU gradient runs fast inside lax.scan
+    slow = fn.Layer(user_init, user_apply, name="slow", scan_friendly=False)
+    assert not fn.Sequential([fn.Residual(fn.Sequential([fn.Conv2D(1, 3), slow])),
+                              fn.Flatten()]).scan_friendly
     assert fn.Sequential([fn.Dense(2), fn.Dropout(0.5)]).scan_friendly
     # a container none of whose children needs a key hands them none
     assert fn.child_keys(fn.Sequential([fn.Dense(2), fn.relu]), jax.random.key(0)) == (

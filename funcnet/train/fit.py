@@ -94,9 +94,10 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         accuracy: ``"auto"`` (from the loss), a correctness function, or ``None``.
         opt_state: optimizer state to continue from (default ``optimizer.init(params)``).
         mode: ``"auto"``, ``"scan"`` (epoch as one compiled call) or ``"loop"``. Auto
-            picks scan when the training arrays fit in ``DEVICE_DATA_BUDGET``, except for
-            models with convolutions on the CPU backend, where XLA runs a convolution
-            inside ``lax.scan`` several times slower than the per-step loop.
+            picks scan when the training arrays fit in ``DEVICE_DATA_BUDGET``, except on
+            the CPU backend for a model with a layer made with ``scan_friendly=False``
+            (a user's layer that XLA:CPU runs slower inside ``lax.scan``; no built-in
+            layer is, convolutions included).
         progress: show tqdm bars (default: only on a terminal and when CI is unset).
         early_stopping: an :class:`EarlyStopping`, or ``None``.
         callback: ``callback(epoch, row, params, state)`` after each epoch, where ``row``

@@ -88,7 +88,9 @@ def pick_mode(mode: str, model, x, y, budget: int) -> str:
     if nbytes > budget:
         return "loop"
     if jax.default_backend() == "cpu" and not model.scan_friendly:
-        # The per-step overhead is small next to such a step: the loop is faster there.
+        # A layer that says XLA:CPU runs it slower inside a while loop: the per-step
+        # overhead is small next to such a step, so the loop is faster there. (Conv2D
+        # was one until its gradient came out in the form XLA:CPU's loops run fast.)
         return "loop"
     return "scan"
 

@@ -1,0 +1,178 @@
+"""The XLA:CPU fast paths of Conv2D and the non-overlapping pools give the values and
+gradients of the straightforward lax version (1e-12 relative in float64, 1e-6 in
+float32), a max pool's ties included; the CPU program holds only the fast kernels
+and every other platform keeps lax's (checked on the lowered programs)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from funcnet.core import Sequential
+from funcnet.layers.conv import Conv2D
+from funcnet.layers.pool import AvgPool2D, MaxPool2D
+
+TOLERANCE = {jnp.float64: 1e-12, jnp.float32: 1e-6}
+
+
+def _assert_close(actual, expected, dtype):
+    """Relative to the largest entry of ``expected`` (a gradient may be 0 in places)."""
+    for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
+        assert a.dtype == e.dtype == dtype and a.shape == e.shape
+        scale = max(float(jnp.max(jnp.abs(e))), np.finfo(dtype).tiny)
+        error = float(jnp.max(jnp.abs(a - e))) / scale
+        assert error <= TOLERANCE[dtype], error
+
+
+def _values_and_grads(f, seed, *args):
+    """``f(*args)`` and its gradients for a random cotangent (each output cell's differs),
+    in one compiled call."""
+    out = jax.eval_shape(f, *args)
+    cotangent = np.random.default_rng(seed + 1).normal(size=out.shape).astype(out.dtype)
+
+    def run(*args):
+        y, vjp = jax.vjp(f, *args)
+        return y, vjp(cotangent)
+
+    return jax.jit(run)(*args)
+
+
+@st.composite
+def conv_cases(draw):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    # pads up to 4 cells: more than a window's span, so the gradient's pads go negative
+    pads = tuple((draw(st.integers(0, 4)), draw(st.integers(0, 4))) for _ in range(2))
+    hw = tuple(draw(st.integers(max(1, (k - 1) * d + 1 - sum(p)), 7))
+               for k, d, p in zip(kernel, dilation, pads, strict=True))
+    shape = (draw(st.integers(1, 3)), *hw, draw(st.integers(1, 3)))
+    dtype = draw(st.sampled_from([jnp.float64, jnp.float32]))
+    return kernel, strides, dilation, pads, shape, dtype, draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=3)
+@given(conv_cases())
+def test_conv2d_values_and_gradients_equal_lax_conv(case):
+    kernel, strides, dilation, pads, shape, dtype, seed = case
+    layer = Conv2D(2, kernel, strides=strides, padding=pads, dilation=dilation,
+                   use_bias=False, param_dtype=dtype)
+    params, _ = layer.init(jax.random.key(seed), shape[1:])
+    x = jnp.asarray(np.random.default_rng(seed).normal(size=shape), dtype)
+
+    def lax_conv(w, x):
+        return jax.lax.conv_general_dilated(x, w, strides, pads, rhs_dilation=dilation,
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def funcnet_conv(w, x):
+        return layer.apply({"w": w}, {}, x)[0]
+
+    _assert_close(_values_and_grads(funcnet_conv, seed, params["w"], x),
+                  _values_and_grads(lax_conv, seed, params["w"], x), dtype)
+
+
+@st.composite
+def pool_cases(draw):
+    window = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pads = tuple((draw(st.integers(0, k - 1)), draw(st.integers(0, k - 1))) for k in window)
+    # any size, so some inputs end in a partial window (VALID drops it)
+    hw = tuple(draw(st.integers(max(1, k - sum(p)), 3 * k + 1))
+               for k, p in zip(window, pads, strict=True))
+    shape = (draw(st.integers(1, 2)), *hw, draw(st.integers(1, 3)))
+    dtype = draw(st.sampled_from([jnp.float64, jnp.float32]))
+    return window, pads, shape, dtype, draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=5)
+@given(pool_cases(), st.sampled_from(["MaxPool2D", "AvgPool2D"]))
+def test_non_overlapping_pools_equal_reduce_window_ties_included(case, kind):
+    window, pads, shape, dtype, seed = case
+    layer = {"MaxPool2D": MaxPool2D, "AvgPool2D": AvgPool2D}[kind](window, padding=pads)
+    # Values on a grid of 5, so most max-pool windows hold ties: the gradient must go
+    # to the first maximum in row-major window order, as select-and-scatter sends it.
+    x = jnp.asarray(np.random.default_rng(seed).integers(-2, 3, size=shape), dtype)
+    dims, full_pads = (1, *window, 1), ((0, 0), *pads, (0, 0))
+
+    def lax_pool(x):
+        if kind == "MaxPool2D":
+            return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, dims, dims, full_pads)
+        sums = jax.lax.reduce_window(x, 0.0, jax.lax.add, dims, dims, full_pads)
+        ones = jnp.ones_like(x)
+        return sums / jax.lax.reduce_window(ones, 0.0, jax.lax.add, dims, dims, full_pads)
+
+    def funcnet_pool(x):
+        return layer.apply({}, {}, x)[0]
+
+    (y, (dx,)), (y_lax, (dx_lax,)) = (_values_and_grads(funcnet_pool, seed, x),
+                                      _values_and_grads(lax_pool, seed, x))
+    _assert_close((y, dx), (y_lax, dx_lax), dtype)
+    if kind == "MaxPool2D":
+        # the same cell gets the gradient, not a share of it: exact, not only close
+        np.testing.assert_array_equal(dx, dx_lax)
+
+
+def test_conv2d_forward_mode_and_second_derivatives_equal_lax_conv():
+    layer = Conv2D(2, (2, 3), strides=(2, 1), padding="SAME", use_bias=False,
+                   param_dtype=jnp.float64)
+    params, _ = layer.init(jax.random.key(1), (5, 4, 3))
+    x, tangent = (jnp.asarray(np.random.default_rng(seed).normal(size=(2, 5, 4, 3)))
+                  for seed in (1, 2))
+
+    def lax_conv(w, x):
+        return jax.lax.conv_general_dilated(x, w, (2, 1), ((0, 1), (1, 1)),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def funcnet_conv(w, x):
+        return layer.apply({"w": w}, {}, x)[0]
+
+    def jvp_and_hessian(conv):
+        def loss(w):
+            return jnp.sum(jnp.sin(conv(w, x)))
+
+        return (jax.jvp(conv, (params["w"], x), (2.0 * params["w"], tangent)),
+                jax.jit(jax.hessian(loss))(params["w"]))
+
+    _assert_close(jvp_and_hessian(funcnet_conv), jvp_and_hessian(lax_conv), jnp.float64)
+
+
+def test_max_pool_forward_mode_gives_the_first_maximum_its_tangent():
+    x = jnp.zeros((1, 2, 2, 1))  # one window, four tied cells
+    tangent = jnp.arange(1.0, 5.0).reshape(1, 2, 2, 1)
+    _, dy = jax.jvp(lambda x: MaxPool2D(2).apply({}, {}, x)[0], (x,), (tangent,))
+    np.testing.assert_array_equal(dy.ravel(), [1.0])
+
+
+def _lowered_step(platform):
+    """The gradient of a small CNN inside lax.scan, lowered for ``platform``."""
+    model = Sequential([Conv2D(3, 3, strides=2), MaxPool2D(2), AvgPool2D(2)])
+    params, state = model.init(jax.random.key(0), (9, 9, 2))
+    xs = jnp.ones((2, 2, 9, 9, 2), jnp.float32)
+
+    def epoch(params, xs):
+        def body(params, x):
+            g, dx = jax.grad(lambda p, x: jnp.sum(model.apply(p, state, x)[0] ** 2),
+                             (0, 1))(params, x)
+            return jax.tree.map(lambda p, g: p - 0.1 * g, params, g), dx
+
+        return jax.lax.scan(body, params, xs)
+
+    return jax.export.export(jax.jit(epoch), platforms=[platform])(params, xs).mlir_module()
+
+
+def _conv_dimension_numbers(text):
+    return [line.split("dim_numbers = ")[1].split(", window")[0]
+            for line in text.splitlines() if "stablehlo.convolution" in line]
+
+
+def test_cpu_program_has_only_fast_kernels_and_gpu_keeps_lax_kernels():
+    cpu, gpu = _lowered_step("cpu"), _lowered_step("cuda")
+    canonical = "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]"
+    # XLA:CPU's fast convolution is NHWC/HWIO; others inside a loop run as naive loops.
+    assert _conv_dimension_numbers(cpu) == [canonical] * 3
+    assert "select_and_scatter" not in cpu and "reduce_window" not in cpu
+    # forward, then the kernel's and the input's gradients as JAX's autodiff writes them
+    assert _conv_dimension_numbers(gpu) == [canonical,
+                                            "[f, 0, 1, b]x[i, 0, 1, o]->[0, 1, b, f]",
+                                            "[b, 0, 1, f]x[0, 1, o, i]->[b, 0, 1, f]"]
+    assert "select_and_scatter" in gpu and "reduce_window" in gpu
