@@ -133,11 +133,11 @@ class Resumed(NamedTuple):
     start_epoch: int
 
 
-def resume(checkpoint_dir, params, state, opt_state, record_gradients) -> Resumed:
+def resume(checkpoint_dir, params, state, opt_state, record) -> Resumed:
     """The newest checkpoint in ``checkpoint_dir``, or a fresh start when there is none
     (or no folder). The trees must match the ones given (``checkpoint.restore_latest``
     refuses any other structure, shape or dtype)."""
-    fresh = Resumed(params, state, opt_state, history.empty(record_gradients), None, 0, 0)
+    fresh = Resumed(params, state, opt_state, history.empty(record), None, 0, 0)
     if checkpoint_dir is None:
         return fresh
     restored = checkpoint.restore_latest(
