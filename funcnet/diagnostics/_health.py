@@ -48,7 +48,8 @@ class Health:
 
         {"step": [s, ...],                        # global 0-based step numbers
          "layers": {path: {"mean": [...], "std": [...],
-                           "saturated": [...] (tanh, sigmoid) | "dead": [...] (relu),
+                           "saturated": [...] (tanh, sigmoid),
+                           "dead": [...], "zeros": [...] (relu),
                            "histogram": [[bins fractions], ...], "range": [[lo, hi], ...]}},
          "params": {path: {"gradient_norm": [...], "gradient_data": [...],
                            "update_data": [...]}}}
@@ -62,7 +63,10 @@ class Health:
         saturation: threshold ``s`` in (0.5, 1): tanh is saturated beyond ``|a| > s``,
             sigmoid beyond ``a > s`` or ``a < 1 - s``.
         bins: histogram bins per layer, over the layer's bounds (tanh ``[-1, 1]``,
-            sigmoid ``[0, 1]``) or else the step's smallest to largest output.
+            sigmoid ``[0, 1]``) or else the step's smallest to largest output; each bin
+            holds its share of the layer's outputs. A ReLU's exact zeros are left out
+            of its histogram and recorded as ``"zeros"`` (their share) beside ``"dead"``
+            (the share of units that are 0 on every sample of the batch).
         per: ``"layer"`` (a layer's arrays together) or ``"leaf"`` (each array) for the
             gradient and update ratios.
 
@@ -146,14 +150,19 @@ class Health:
             # all outputs equal (a dead layer): one bin of width 1 starting at them
             high = jnp.where(high > low, high, low + 1)
         inside = (flat >= low) & (flat <= high)
+        zeros = jnp.sum(weight * (flat == 0)) / total
+        if units is not None and units.dies:
+            # a ReLU's exact zeros are a spike that would dwarf the rest: they are
+            # recorded as their own share, and the histogram is of the other outputs
+            inside = inside & (flat != 0)
         # values equal to `high` (and any that round up to `bins`) are in the last,
         # closed bin; values outside [low, high] (only NaN can be) count in none
         index = jnp.clip(jnp.floor((flat - low) * (self.bins / (high - low))), 0,
                          self.bins - 1).astype(jnp.int32)
         counts = jnp.zeros(self.bins, flat.dtype).at[jnp.where(inside, index, 0).ravel()].add(
             (weight * inside).ravel())
-        return {"mean": mean, "std": std, "units": fraction, "histogram": counts / total,
-                "range": jnp.stack([low, high])}
+        return {"mean": mean, "std": std, "units": fraction, "zeros": zeros,
+                "histogram": counts / total, "range": jnp.stack([low, high])}
 
     def _params(self, grads, updates, params) -> dict:
         if not jax.tree_util.tree_leaves(params):
@@ -174,8 +183,11 @@ class Health:
         for j, (path, layer) in enumerate(reported_layers(model)):
             entry = {"mean": picked["mean"][:, j].tolist(), "std": picked["std"][:, j].tolist()}
             units = units_of(layer)
-            if units is not None:
-                entry["dead" if units.dies else "saturated"] = picked["units"][:, j].tolist()
+            if units is not None and units.dies:
+                entry["dead"] = picked["units"][:, j].tolist()
+                entry["zeros"] = picked["zeros"][:, j].tolist()
+            elif units is not None:
+                entry["saturated"] = picked["units"][:, j].tolist()
             entry["histogram"] = picked["histogram"][:, j].tolist()
             entry["range"] = picked["range"][:, j].tolist()
             layers[path] = entry
