@@ -26,7 +26,7 @@ import numpy as np
 
 from funcnet._dtypes import at_least_float32
 from funcnet.diagnostics._activations import reported_layers
-from funcnet.diagnostics._norms import gradient_norm_vector, update_ratio_vector
+from funcnet.diagnostics._norms import gradient_norm_vector, norm_ratio
 from funcnet.diagnostics._paths import PER, parameter_paths
 from funcnet.diagnostics._units import dead_fraction, units_of
 
@@ -115,7 +115,14 @@ class Health:
         def compute():
             per_layer = [self._layer(layer, y, mask) for (_, layer), y
                          in zip(layers, outputs, strict=True)]
+            # every layer's histogram in one scatter: layer j's bins are j * bins + k
+            bins, counted = zip(*(m.pop("bins") for m in per_layer), strict=True)
+            offsets = [j * self.bins + b for j, b in enumerate(bins)]
+            counts = jnp.zeros(len(layers) * self.bins, counted[0].dtype).at[
+                jnp.concatenate(offsets)].add(jnp.concatenate(counted))
             record = {k: jnp.stack([m[k] for m in per_layer]) for k in per_layer[0]}
+            record["histogram"] = (counts.reshape(len(layers), self.bins)
+                                   / record.pop("total")[:, None])
             return {**record, **self._params(grads, updates, params)}
 
         if self.every == 1:
@@ -159,19 +166,19 @@ class Health:
         # closed bin; values outside [low, high] (only NaN can be) count in none
         index = jnp.clip(jnp.floor((flat - low) * (self.bins / (high - low))), 0,
                          self.bins - 1).astype(jnp.int32)
-        counts = jnp.zeros(self.bins, flat.dtype).at[jnp.where(inside, index, 0).ravel()].add(
-            (weight * inside).ravel())
         return {"mean": mean, "std": std, "units": fraction, "zeros": zeros,
-                "histogram": counts / total, "range": jnp.stack([low, high])}
+                "range": jnp.stack([low, high]), "total": total,
+                "bins": (jnp.where(inside, index, 0).ravel(), (weight * inside).ravel())}
 
     def _params(self, grads, updates, params) -> dict:
         if not jax.tree_util.tree_leaves(params):
             return {k: jnp.zeros((0,), jnp.float32) for k in _PARAM_KEYS}
-        # gradient:data is the update ratio's formula with the gradient in the update's
-        # place (inf for a zero array with a nonzero gradient, as there)
-        return {"gradient_norm": gradient_norm_vector(grads, per=self.per)[0],
-                "gradient_data": update_ratio_vector(grads, params, per=self.per)[0],
-                "update_data": update_ratio_vector(updates, params, per=self.per)[0]}
+        # each norm once; the ratios are update_ratio_vector's (inf for a zero array
+        # that moves), with the gradient in the update's place for gradient:data
+        grad, update, weight = (gradient_norm_vector(tree, per=self.per)[0]
+                                for tree in (grads, updates, params))
+        return {"gradient_norm": grad, "gradient_data": norm_ratio(grad, weight),
+                "update_data": norm_ratio(update, weight)}
 
     def entry(self, model, params, record, first_step: int, good: int) -> dict:
         """One epoch's ``history["health"]`` entry, on the host, from its stacked

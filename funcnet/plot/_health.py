@@ -87,13 +87,13 @@ def training_health(history: Mapping, *, layers=None, title: str | None = None):
         The matplotlib Figure.
 
     Example:
-        >>> (x, y) = data.spirals(seed=0)
-        >>> model = Sequential([Dense(16), tanh, Dense(16), relu, Dense(3)])
-        >>> params, state = model.init(jax.random.key(0), (2,))
-        >>> history = fit(model, params, state, optim.sgd(0.1), (x, y), epochs=3,
-        ...               batch_size=32, key=jax.random.key(1),
-        ...               record=diagnostics.Health(every=5)).history
-        >>> fig = training_health(history)
+        >>> entry = {"step": [0, 10], "layers": {"tanh_1": {
+        ...     "mean": [0.0, 0.1], "std": [0.9, 0.6], "saturated": [0.4, 0.1],
+        ...     "histogram": [[0.4, 0.1, 0.1, 0.4], [0.1, 0.4, 0.4, 0.1]],
+        ...     "range": [[-1, 1], [-1, 1]]}}, "params": {"['dense_0']": {
+        ...     "gradient_norm": [0.5, 0.2], "gradient_data": [0.1, 0.04],
+        ...     "update_data": [1e-2, 4e-3]}}}
+        >>> fig = training_health({"health": [entry]})  # fit(..., record=Health()).history
         >>> [ax.get_title() for ax in fig.axes][2:4]
         ['saturated / dead units', 'activation std (solid) and mean (dashed)']
     """
