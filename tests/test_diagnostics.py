@@ -195,7 +195,8 @@ def test_vanishing_gradients_example_quick_run(tmp_path, capsys):
     assert not np.isfinite(sgd["losses"]).all()
     assert np.isfinite(clipped["losses"]).all()
     assert clipped["losses"][-1] < clipped["losses"][0] / 2
-    for picture in ("gradient_magnitudes.png", "gradient_norms_training.png", "exploding.png"):
+    for picture in ("gradient_magnitudes.png", "gradient_norms_training.png", "exploding.png",
+                    "health_sigmoid.png", "health_relu.png", "health_tanh.png"):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
