@@ -16,11 +16,11 @@ with one more of the things funcnet's step does than the rung before it:
 
 and then funcnet itself: ``fn.make_step`` (guard on and off), and funcnet's update
 recording ``fit(record=diagnostics.Health(every=k))`` for k = 10 and 1 (each layer's
-activation statistics and histogram, gradient and update ratios; compare them with
-``--baseline funcnet``). Each rung is timed as a jitted step (one call per step) and as
-a whole epoch in one ``lax.scan`` (the way ``fit`` trains), where ``fit``'s own epoch
-function is the last rung. Next to each time:
-the number of HLO operations XLA left after fusion (outside fused computations), a
+activation statistics and histogram, gradient and update ratios) next to the same step
+recording nothing (compare them with ``--baseline "funcnet, health off"``). Each rung
+is timed as a jitted step (one call per step) and as a whole epoch in one ``lax.scan``
+(the way ``fit`` trains), where ``fit``'s own epoch function is the last rung. Next to
+each time: the number of HLO operations XLA left after fusion (outside fused computations), a
 rough count of the kernels a step launches.
 
     PYTHONPATH=. python benchmarks/step_cost.py --markdown
@@ -52,8 +52,10 @@ from funcnet import diagnostics
 from funcnet.train import epochs, step
 
 SIZES = (784, 512, 512, 10)
-#: the Health rungs: name -> how often a step is recorded
-HEALTH = {"funcnet, health every 10": 10, "funcnet, health every 1": 1}
+#: the Health rungs: name -> how often a step is recorded (None: the same update body
+#: and epoch, recording nothing: the baseline to compare them with)
+HEALTH = {"funcnet, health off": None, "funcnet, health every 10": 10,
+          "funcnet, health every 1": 1}
 
 
 class Rung(NamedTuple):
@@ -239,14 +241,16 @@ def funcnet_step_case(guard, x, y):
 
 
 def funcnet_health_step_case(every, x, y):
-    """One jitted update recording ``Health(every=every)`` (step numbers counting up, so
-    ``every=10`` measures one step in ten, as in an epoch)."""
+    """One jitted step of fit's update body recording ``Health(every=every)`` (step
+    numbers counting up, so ``every=10`` measures one step in ten, as in an epoch), or
+    recording nothing with ``every=None``."""
     net = funcnet_net()
     key = jax.random.key(0)
     params, state = net.init(key, (SIZES[0],))
     tx = funcnet.optim.adam(1e-3)
+    record = None if every is None else diagnostics.Health(every=every)
     update = step.make_update(net, "softmax_cross_entropy_with_integer_labels", tx,
-                              record=diagnostics.Health(every=every))
+                              record=record)
     body = epochs.guarded_body(update)
     mask = jnp.ones((x.shape[0],), jnp.float32)
 
@@ -316,8 +320,8 @@ def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=prin
         if not wanted(name):
             continue
         steps[name], k_step = funcnet_health_step_case(every, x, y)
-        epochs[name], _ = funcnet_epoch_case(True, x_all, y_all, batch,
-                                             diagnostics.Health(every=every))
+        epochs[name], _ = funcnet_epoch_case(
+            True, x_all, y_all, batch, None if every is None else diagnostics.Health(every))
         kernels[name] = (k_step, None)
         log(f"[step_cost] built {name}: {k_step} HLO ops per step")
     step_samples = _common.interleaved({k: v for k, v in steps.items()
