@@ -109,6 +109,22 @@ class Health:
             grads, updates, params: the step's gradient, update and params before it.
             step: the global step number (a scalar); only steps that are multiples of
                 ``every`` are computed, the others are zeros.
+
+        Returns:
+            ``mean``, ``std``, ``units`` (saturated or dead share, NaN for other
+            layers), ``zeros``: ``(L,)``; ``range``: ``(L, 2)``; ``histogram``:
+            ``(L, bins)``; ``gradient_norm``, ``gradient_data``, ``update_data``:
+            ``(P,)``, for the ``L`` reported layers and ``P`` parameter groups.
+
+        Example:
+            >>> model = Sequential([Dense(2), relu])
+            >>> params, state = model.init(jax.random.key(0), (3,))
+            >>> _, _, outputs = apply_reporting_outputs("me", model)(params, state,
+            ...                                                      jnp.ones((4, 3)))
+            >>> record = Health(every=1).measure(model, outputs, jnp.ones(4), params,
+            ...                                  params, params, 0)
+            >>> {k: v.shape for k, v in record.items()}["histogram"], record["update_data"]
+            ((2, 40), Array([1.], dtype=float32))
         """
         layers = reported_layers(model)
 
@@ -183,7 +199,21 @@ class Health:
     def entry(self, model, params, record, first_step: int, good: int) -> dict:
         """One epoch's ``history["health"]`` entry, on the host, from its stacked
         ``record`` (each array ``(steps, ...)``): the steps before ``good`` (the first
-        skipped one) whose global number ``first_step + i`` is a multiple of ``every``."""
+        skipped one) whose global number ``first_step + i`` is a multiple of ``every``.
+
+        Example:
+            >>> model = Sequential([Dense(2), relu])
+            >>> params = {"dense_0": {"w": -jnp.ones((3, 2)), "b": jnp.zeros(2)}, "relu_1": {}}
+            >>> state = {"dense_0": {}, "relu_1": {}}
+            >>> _, _, outputs = apply_reporting_outputs("me", model)(params, state,
+            ...                                                      jnp.ones((4, 3)))
+            >>> health = Health(every=1)
+            >>> record = health.measure(model, outputs, jnp.ones(4), params, params, params, 0)
+            >>> stacked = jax.tree.map(lambda a: a[None], record)  # one step
+            >>> entry = health.entry(model, params, stacked, first_step=0, good=1)
+            >>> entry["step"], entry["layers"]["relu_1"]["dead"], entry["layers"]["dense_0"]["mean"]
+            ([0], [1.0], [-3.0])
+        """
         positions = [i for i in range(good) if (first_step + i) % self.every == 0]
         picked = {k: np.asarray(v)[positions] for k, v in record.items()}
         layers = {}
