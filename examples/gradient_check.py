@@ -18,11 +18,10 @@ backprop (``reference``), ``jax.grad`` and central differences, in float64. This
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import pathlib
 import types
 
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -240,12 +239,10 @@ def errors_figure(reports):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=pathlib.Path,
-                        default=pathlib.Path("out/gradient_check"))
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+    parser = _cli.parser(__doc__, "gradient_check",
+                         "the MLP and the planted bugs only, width 3, batch 4 (CI smoke test)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the models and data")
+    args = _cli.parse(parser, argv)
     width, batch = (3, 4) if args.quick else (6, 16)
     sections = []
 
@@ -298,4 +295,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -7,9 +7,7 @@ a held-out test split, loss curves and the confusion matrix.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
-
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import numpy as np
 
@@ -18,12 +16,11 @@ from funcnet import data, optim, plot
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/iris"))
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+    parser = _cli.parser(__doc__, "iris",
+                         "10 epochs (CI smoke test)")
+    parser.add_argument("--epochs", type=int, default=200, help="training epochs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and init")
+    args = _cli.parse(parser, argv)
     epochs = 10 if args.quick else args.epochs
 
     x, y = data.iris()
@@ -49,4 +46,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -10,10 +10,10 @@ saves curves, the confusion matrix and a grid of misclassified digits.
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import time
 
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import numpy as np
 
@@ -33,16 +33,15 @@ def build_model():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/mnist_cnn"))
-    parser.add_argument("--data-dir", type=pathlib.Path, default=None)
-    parser.add_argument("--quick", action="store_true",
-                        help="one epoch on 2,000 training images (smoke test)")
-    args = parser.parse_args(argv)
+    parser = _cli.parser(__doc__, "mnist_cnn",
+                         "one epoch on 2,000 training images (smoke test)")
+    parser.add_argument("--epochs", type=int, default=4, help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=128, help="samples per step")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="seed of init and shuffling")
+    parser.add_argument("--data-dir", type=pathlib.Path, default=None,
+                        help="folder with the MNIST idx .gz files (default: data/mnist)")
+    args = _cli.parse(parser, argv)
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = data.mnist(args.data_dir, layout="nhwc")
     if args.quick:
@@ -85,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -12,10 +12,10 @@ loss/accuracy curves and the confusion matrix to the output folder.
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import time
 
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,22 +38,21 @@ def build_model(compute_dtype=None):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser = _cli.parser(__doc__, "mnist_mlp",
+                         "one epoch on 5,000 training images (smoke test)")
+    parser.add_argument("--epochs", type=int, default=5, help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=128, help="samples per step")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak Adam learning rate")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of init and shuffling")
     parser.add_argument("--compute-dtype", choices=("float32", "bfloat16"), default="float32",
                         help="dtype of the matmuls (params stay float32)")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/mnist_mlp"))
-    parser.add_argument("--data-dir", type=pathlib.Path, default=None)
+    parser.add_argument("--data-dir", type=pathlib.Path, default=None,
+                        help="folder with the MNIST idx .gz files (default: data/mnist)")
     parser.add_argument("--health", type=int, default=None, metavar="EVERY",
                         help="record each layer's health every EVERY steps inside the "
                              "compiled epoch (fit(record=diagnostics.Health)) and save "
                              "health.png")
-    parser.add_argument("--quick", action="store_true",
-                        help="one epoch on 5,000 training images (smoke test)")
-    return parser.parse_args(argv)
+    return _cli.parse(parser, argv)
 
 
 def main(argv=None):
@@ -103,4 +102,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

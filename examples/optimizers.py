@@ -21,17 +21,17 @@ saves one picture per surface (paths left, loss right) to ``--out``.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import matplotlib
+import matplotlib.colors
 
 matplotlib.use("Agg")  # files only, never a window
 
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -103,14 +103,23 @@ def steps_to_target(losses: np.ndarray) -> int | None:
 
 
 def draw(surface: Surface, paths: dict, losses: dict) -> Figure:
-    fig = Figure(figsize=(13, 5.5), layout="constrained")
-    path_ax, loss_ax = fig.subplots(1, 2)
-    plot.optimizer_paths(surface.f, paths, xlim=surface.xlim, ylim=surface.ylim,
-                         log_levels=True, minimum=surface.minimum, ax=path_ax,
-                         title=f"{surface.name}: paths")
-    for name, loss in losses.items():
+    """One small path panel per optimizer (their paths overlap when drawn together),
+    each in the colour of its curve in the loss panel below."""
+    fig = Figure(figsize=(15, 8), layout="constrained")
+    grid = fig.add_gridspec(2, len(paths), height_ratios=[1, 1.1])
+    for i, (name, path) in enumerate(paths.items()):
+        ax = fig.add_subplot(grid[0, i])
+        plot.optimizer_paths(surface.f, {name: path}, xlim=surface.xlim, ylim=surface.ylim,
+                             log_levels=True, minimum=surface.minimum, ax=ax,
+                             colors={name: f"C{i}"},
+                             title=f"{name} (lr {surface.learning_rates[name]:g})")
+        ax.legend(fontsize=7, loc="upper left")
+        if i:
+            ax.set_ylabel("")
+    loss_ax = fig.add_subplot(grid[1, :])
+    for i, (name, loss) in enumerate(losses.items()):
         # an exact 0 (the float32 minimum reached) has no place on a log axis
-        loss_ax.plot(np.arange(len(loss)), np.where(loss > 0, loss, np.nan),
+        loss_ax.plot(np.arange(len(loss)), np.where(loss > 0, loss, np.nan), color=f"C{i}",
                      label=f"{name} (lr {surface.learning_rates[name]:g})")
     loss_ax.axhline(TARGET, color="0.4", linestyle="--", linewidth=1, label="loss 1e-6")
     loss_ax.set_yscale("log")
@@ -119,15 +128,15 @@ def draw(surface: Surface, paths: dict, losses: dict) -> Figure:
     loss_ax.set_title(f"{surface.name}: loss against step")
     loss_ax.grid(True, alpha=0.3)
     loss_ax.legend(fontsize=8)
+    fig.suptitle(f"{surface.name}: each optimizer's path (top), and its loss (bottom)")
     return fig
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _cli.parser(__doc__, "optimizers",
+                         "300 steps per run (CI smoke test)")
     parser.add_argument("--steps", type=int, default=3000, help="budget per run")
-    parser.add_argument("--quick", action="store_true", help="300 steps (CI smoke test)")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/optimizers"))
-    args = parser.parse_args(argv)
+    args = _cli.parse(parser, argv)
     steps = 300 if args.quick else args.steps
 
     results = {}
@@ -148,4 +157,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -7,9 +7,7 @@ boundary, and the lessons' make_classification demo.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
-
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import numpy as np
 
@@ -29,12 +27,11 @@ def train(x, y, classes, hidden, epochs, batch_size, lr, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/spirals"))
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+    parser = _cli.parser(__doc__, "spirals",
+                         "20 epochs (CI smoke test)")
+    parser.add_argument("--epochs", type=int, default=300, help="training epochs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and init")
+    args = _cli.parse(parser, argv)
     epochs = 20 if args.quick else args.epochs
 
     x, y = data.spirals(classes=3, points=100, noise=0.2, seed=args.seed)
@@ -66,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

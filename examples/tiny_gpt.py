@@ -23,10 +23,9 @@ attention maps of each head for one word.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
 import time
 
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import numpy as np
 
@@ -37,10 +36,9 @@ IGNORE = -1
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Train a bigram, an LSTM and a tiny GPT on English words and compare "
-                    "their test loss in nats per character.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _cli.parser(__doc__, "tiny_gpt",
+                         "one epoch each on 300 training words, width and hidden "
+                         "size 16 (a smoke test)")
     parser.add_argument("--epochs-lstm", type=int, default=4, help="LSTM epochs")
     parser.add_argument("--epochs-gpt", type=int, default=6, help="GPT epochs")
     parser.add_argument("--batch-size", type=int, default=128, help="words per step")
@@ -48,15 +46,7 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=64, help="GPT width D (4 heads)")
     parser.add_argument("--hidden", type=int, default=128, help="LSTM hidden size")
     parser.add_argument("--seed", type=int, default=0, help="seed of splits, init, sampling")
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="folder for the pictures (default out/tiny_gpt, or "
-                             "out/tiny_gpt_quick with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help="one epoch each on 300 training words, width and hidden "
-                             "size 16 (a smoke test)")
-    args = parser.parse_args(argv)
-    if args.out is None:
-        args.out = pathlib.Path("out/tiny_gpt_quick" if args.quick else "out/tiny_gpt")
+    args = _cli.parse(parser, argv)
     return args
 
 
@@ -209,4 +199,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -20,9 +20,7 @@
 
 from __future__ import annotations
 
-import argparse
-import pathlib
-
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import numpy as np
 import optax
@@ -190,14 +188,12 @@ def exploding_figure(results, steps: int) -> Figure:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--out", type=pathlib.Path,
-                        default=pathlib.Path("out/vanishing_gradients"))
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+    parser = _cli.parser(__doc__, "vanishing_gradients",
+                         "30 steps on 64 samples (CI smoke test)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and init")
+    parser.add_argument("--width", type=int, default=32, help="width of every hidden layer")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per network")
+    args = _cli.parse(parser, argv)
     steps, samples = (30, 64) if args.quick else (args.steps, 512)
 
     vanishing = vanishing_gradients_experiment(args.width, samples, steps, args.seed)
@@ -241,4 +237,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

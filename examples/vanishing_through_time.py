@@ -24,9 +24,7 @@ state h_t can shrink (or grow) geometrically as t moves away from where the loss
 
 from __future__ import annotations
 
-import argparse
-import pathlib
-
+import _cli  # examples/_cli.py: --help with defaults, --out, --quick
 import jax
 import numpy as np
 import optax
@@ -191,8 +189,8 @@ def exploding_figure(vanishing_rnn, exploding, steps: int, gain: float) -> Figur
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _cli.parser(__doc__, "vanishing_through_time",
+                         "128 samples, 2 epochs, T=20 (a CI smoke test)")
     parser.add_argument("--seed", type=int, default=0, help="data and init seed")
     parser.add_argument("--hidden", type=int, default=32, help="hidden size of every model")
     parser.add_argument("--steps", type=int, default=50, help="sequence length T")
@@ -200,16 +198,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30, help="training epochs")
     parser.add_argument("--gain", type=float, default=3.0,
                         help="scale of the exploding RNN's orthogonal recurrent weights")
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="folder for the pictures (default out/vanishing_through_time, "
-                             "or out/vanishing_through_time_quick with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help="128 samples, 2 epochs, T=20 (a CI smoke test)")
-    args = parser.parse_args(argv)
+    args = _cli.parse(parser, argv)
     samples, epochs, steps = ((128, 2, 20) if args.quick
                               else (args.samples, args.epochs, args.steps))
-    out = args.out or pathlib.Path("out/vanishing_through_time" + ("_quick" if args.quick
-                                                                   else ""))
+    out = args.out
 
     vanishing = vanishing_experiment(args.hidden, steps, samples, epochs, args.seed)
     last = steps - 1
@@ -245,4 +237,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main)

@@ -2,8 +2,13 @@
 hypothesis profiles that keep the suite inside its time budget on 2 cores."""
 
 import os
+import pathlib
+import sys
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The examples import their shared command line (examples/_cli.py) as a sibling module,
+# as they do when run as scripts; tests load them by path, so put that folder on the path.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

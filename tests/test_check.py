@@ -270,10 +270,13 @@ def test_user_layer_without_twin():
                            fn.Dense(2)])
     params, state = random_params_and_state(model, (4,), seed=1)
     batch = (np.random.default_rng(0).normal(size=(5, 4)), np.zeros((5, 2)))
-    with pytest.raises(ValueError, match="no reference twin"):
+    with pytest.raises(ValueError, match="layer 'scale_1' has no reference twin.*"
+                                         "or pass reference=None"):
         check.check_gradients(model, params, batch, "mse", reference=reference)
     report = check.check_gradients(model, params, batch, "mse")
     assert report.passed, f"\n{report}"
+    # the note names the layer, and does not recommend the argument that just failed
+    assert "reference leg skipped: layer 'scale_1' has no reference twin" in report.notes
     assert "['scale_1']['s']" in report.shapes
 
 

@@ -319,3 +319,11 @@ def test_batches_checks_arguments_when_called(args, kwargs, error, match):
         data.batches(0, *args, **kwargs)
     with pytest.raises(TypeError, match=r"batches: seed must be a non-negative int"):
         data.batches(1.5, np.ones(4), 2)
+
+
+def test_images_to_float32_gives_every_pixel_value_over_255_correctly_rounded():
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    expected = np.arange(256, dtype=np.float32) / np.float32(255.0)
+    got = data.images_to_float32(pixels)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.ravel(), expected)

@@ -45,3 +45,45 @@ def test_tiny_gpt_quick_run_reports_every_model_and_samples_words(tmp_path, caps
     assert len(samples.split(":", 1)[1].split(" ")) == 21  # 20 words after a space
     for picture in ("curves.png", "attention.png"):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py") if not p.stem.startswith("_"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_help_prints_the_whole_docstring_and_every_default(name, capsys, monkeypatch):
+    import _cli
+    seen = []
+    real_parse = _cli.parse
+    monkeypatch.setattr(_cli, "parse", lambda p, argv=None: seen.append(p) or real_parse(p, argv))
+    module = _load(name)
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    # the docstring's first paragraph, whole (it used to stop at its first line break)
+    first = module.__doc__.strip().split("\n\n")[0]
+    assert " ".join(first.split()) in text
+    assert f"out/{name}_quick" in text
+    (parser,) = seen
+    for action in parser._actions:
+        if action.option_strings and action.default not in (None, False, "==SUPPRESS=="):
+            assert action.help, f"{name}: {action.option_strings[0]} has no help text"
+            assert f"(default: {action.default})" in text, (name, action.option_strings)
+
+
+def test_quick_runs_write_beside_the_full_runs_pictures():
+    import _cli
+    p = _cli.parser("doc", "demo", "smoke")
+    assert str(_cli.parse(p, []).out) == "out/demo"
+    assert str(_cli.parse(p, ["--quick"]).out) == "out/demo_quick"
+    assert str(_cli.parse(p, ["--quick", "--out", "x"]).out) == "x"
+
+
+def test_scripts_keep_the_compile_cache_where_jax_or_xdg_say(monkeypatch, tmp_path):
+    import _cli
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _cli.compile_cache_dir() == tmp_path / "funcnet" / "jax"
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "mine"))
+    assert _cli.compile_cache_dir() == tmp_path / "mine"

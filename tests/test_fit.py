@@ -285,3 +285,26 @@ def test_fit_takes_python_lists_as_data(mode, key):
     as_arrays = fn.fit(model, params, state, fn.optim.sgd(0.1), (x, y), epochs=1,
                        batch_size=8, key=key, mode=mode, eval_data=(x, y))
     assert as_lists.history["eval_loss"] == as_arrays.history["eval_loss"]
+
+
+def test_fit_on_raw_integer_pixels_says_how_to_scale_them():
+    model = fn.Sequential([fn.Flatten(), fn.Dense(3)])
+    params, state = model.init(jax.random.key(0), (4, 4))
+    x = np.zeros((8, 4, 4), np.uint8)
+    y = np.zeros(8, np.int32)
+    with pytest.raises(TypeError, match=r"fit: train_data x has dtype uint8.*"
+                                        r"astype\(np.float32\) / 255.*layout='flat'"):
+        fn.fit(model, params, state, fn.optim.sgd(0.1), (x, y), epochs=1, batch_size=4,
+               key=jax.random.key(1))
+
+
+@pytest.mark.parametrize("mode", ["scan", "loop"])
+def test_progress_bar_reaches_the_last_epoch_and_stays(mode, capsys):
+    model = fn.Sequential([fn.Dense(2)])
+    params, state = model.init(jax.random.key(0), (3,))
+    x, y = np.ones((8, 3), np.float32), np.zeros(8, np.int32)
+    fn.fit(model, params, state, fn.optim.sgd(0.1), (x, y), epochs=3, batch_size=4,
+           key=jax.random.key(1), mode=mode, progress=True)
+    err = capsys.readouterr().err
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "fit: 100%" in last and "3/3" in last and "loss=" in last, err

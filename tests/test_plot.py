@@ -550,3 +550,22 @@ def test_expression_graph_rejects_what_it_cannot_draw():
         total = total + Value(float(i))
     with pytest.raises(ValueError, match="more than max_nodes=20"):
         plot.expression_graph(total, max_nodes=20)
+
+
+def test_loss_curves_labels_a_plain_sequence_so_added_curves_share_the_legend():
+    fig = plot.loss_curves([1.0, 0.5, 0.25], label="funcnet")
+    fig.axes[0].plot([0, 1, 2], [1.0, 0.5, 0.25], "--", label="reference")
+    labels = [t.get_text() for t in fig.axes[0].legend().get_texts()]
+    assert labels == ["funcnet", "reference"]
+
+
+def test_optimizer_paths_takes_colours_by_name_and_refuses_unknown_names():
+    bowl = lambda p: p[0] ** 2 + p[1] ** 2  # noqa: E731
+    path = np.array([[1.0, 1.0], [0.5, 0.5], [0.1, 0.1]])
+    fig = plot.optimizer_paths(bowl, {"gd": path, "adam": path / 2}, colors={"adam": "red"})
+    lines = {line.get_label().split(" ")[0]: line.get_color()
+             for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")}
+    assert lines["adam"] == "red" and lines["gd"] != "red"
+    with pytest.raises(ValueError, match=r"optimizer_paths: colors names paths that are not "
+                                         r"in paths: \['sgd'\]"):
+        plot.optimizer_paths(bowl, {"gd": path}, colors={"sgd": "red"})

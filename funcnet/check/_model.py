@@ -22,6 +22,7 @@ from funcnet.check._report import (
     _scale,
 )
 from funcnet.check._twin import _check_reference, _replayed_masks
+from funcnet.core import walk
 from funcnet.diagnostics import natural_order
 
 
@@ -165,10 +166,11 @@ def check_gradients(model, params, batch, loss, state=None, *, train: bool = Fal
                              f"{getattr(loss, '__name__', loss)!r}; pass reference=None to "
                              f"check jax.grad against central differences only")
         if model.spec is None:
-            raise ValueError(f"{where}: the model {model.name!r} holds a layer with no "
-                             f"reference twin (model.spec is None), so reference cannot "
-                             f"rebuild it; pass reference=None to check jax.grad against "
-                             f"central differences only")
+            raise ValueError(f"{where}: {_untwinned(model)} no reference twin (spec=None), "
+                             f"so reference cannot rebuild the model; give the layer a "
+                             f"spec and a reference.REGISTRY builder (README, 'Writing your "
+                             f"own layer'), or pass reference=None to check jax.grad "
+                             f"against central differences only")
         try:
             net = reference.build(model.spec)
         except (TypeError, ValueError) as err:
@@ -176,7 +178,9 @@ def check_gradients(model, params, batch, loss, state=None, *, train: bool = Fal
                              f"reference=None to check jax.grad against central "
                              f"differences only") from err
     else:
-        notes.append("reference leg skipped (pass reference=reference to add it)")
+        notes.append(f"reference leg skipped: {_untwinned(model)} no reference twin"
+                     if model.spec is None else
+                     "reference leg skipped (pass reference=reference to add it)")
 
     x, y = batch
     _require_floating(where, "params", params)
@@ -224,3 +228,12 @@ def check_gradients(model, params, batch, loss, state=None, *, train: bool = Fal
     used_step = default_step(np.float64) if step is None else float(step)
     return GradientReport(tuple(comparisons), shapes, "float64", used_step, scale, losses,
                           tuple(notes))
+
+
+def _untwinned(model) -> str:
+    """Name the layers without a twin: those with no spec whose children all have one."""
+    paths = [node.path or "the model" for node in walk(model)
+             if node.layer.spec is None
+             and all(child.spec is not None for _, child in node.layer.children)]
+    shown = ", ".join(repr(p) for p in paths)
+    return f"layer {shown} has" if len(paths) == 1 else f"layers {shown} have"

@@ -104,7 +104,7 @@ def _check_log(where: str, values: np.ndarray, name: str) -> None:
 
 
 def loss_curves(history, *, log_scale: bool = False, smooth: int = 0, ax=None,
-                title: str | None = None):
+                title: str | None = None, label: str = "loss"):
     """Loss (and accuracy, and a learning-rate schedule) curves from a fit history.
 
     Args:
@@ -120,6 +120,8 @@ def loss_curves(history, *, log_scale: bool = False, smooth: int = 0, ax=None,
             figure gets one panel each for loss, accuracy (when present) and learning
             rate (when it changes over epochs).
         title: figure title (the Axes title when ``ax`` is given).
+        label: for a plain sequence, the curve's legend label (so curves added to the
+            same Axes afterwards share one legend).
 
     Returns:
         The matplotlib Figure.
@@ -133,7 +135,7 @@ def loss_curves(history, *, log_scale: bool = False, smooth: int = 0, ax=None,
     where = "loss_curves"
     history = getattr(history, "history", history)  # a FitResult carries its history
     if not isinstance(history, Mapping):
-        return _step_losses(where, history, log_scale, smooth, ax, title)
+        return _step_losses(where, history, log_scale, smooth, ax, title, label)
     epochs, series = _history_series(where, history)
     losses = [series[k] for k in ("train_loss", "eval_loss") if k in series]
     if log_scale and losses:
@@ -165,7 +167,7 @@ def loss_curves(history, *, log_scale: bool = False, smooth: int = 0, ax=None,
     return fig
 
 
-def _step_losses(where, losses, log_scale, smooth, ax, title):
+def _step_losses(where, losses, log_scale, smooth, ax, title, label):
     values = _float_series(where, "history", losses)
     if not np.isfinite(values).any():
         raise ValueError(f"{where}: history has no finite loss values, got {len(values)}")
@@ -176,13 +178,13 @@ def _step_losses(where, losses, log_scale, smooth, ax, title):
     fig, ax = figure_and_axes(where, ax, (6, 4))
     steps = np.arange(len(values))
     if smooth > 1 and len(values) >= smooth:
-        ax.plot(steps, values, color="tab:blue", alpha=0.3, label="loss")
+        ax.plot(steps, values, color="tab:blue", alpha=0.3, label=label)
         window = np.ones(smooth) / smooth
         ax.plot(steps[smooth - 1:], np.convolve(values, window, mode="valid"),
                 color="tab:blue", label=f"moving average ({smooth} steps)")
         ax.legend()
     else:
-        ax.plot(steps, values, color="tab:blue", **_style(len(values)))
+        ax.plot(steps, values, color="tab:blue", label=label, **_style(len(values)))
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if log_scale:

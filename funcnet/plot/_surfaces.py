@@ -163,7 +163,8 @@ def _padded(values: np.ndarray, fraction: float) -> tuple[float, float]:
 
 
 def optimizer_paths(f, paths, *, xlim=None, ylim=None, levels=25, log_levels: bool = False,
-                    resolution: int = 200, minimum=None, ax=None, title: str | None = None):
+                    resolution: int = 200, minimum=None, ax=None, title: str | None = None,
+                    colors: dict | None = None):
     """Optimizer trajectories drawn over the contours of the function they minimize.
 
     Each path gets a start marker (circle) and an end marker (star, or a cross when the
@@ -180,6 +181,8 @@ def optimizer_paths(f, paths, *, xlim=None, ylim=None, levels=25, log_levels: bo
         minimum: optional ``(2,)`` location of the known minimum, marked with a ``+``.
         ax: an Axes to draw into, or None for a new figure.
         title: axes title.
+        colors: optional ``{name: matplotlib colour}`` for some or all paths (to match
+            other panels of a figure); the rest get the default palette's colours.
 
     Returns:
         The matplotlib Figure.
@@ -214,7 +217,14 @@ def optimizer_paths(f, paths, *, xlim=None, ylim=None, levels=25, log_levels: bo
     ends = np.stack([a[np.isfinite(a).all(axis=1)][-1] for a in arrays.values()])
     end_values = _scalar_values(where, f, ends)
     handles = []
-    colors = class_colors(len(arrays)).colors
+    if colors is not None and not isinstance(colors, dict):
+        raise TypeError(f"{where}: colors must be a dict name -> colour, got "
+                        f"{type(colors).__name__}")
+    unknown = sorted(set(colors or {}) - set(arrays))
+    if unknown:
+        raise ValueError(f"{where}: colors names paths that are not in paths: {unknown}")
+    colors = [(colors or {}).get(name, default) for name, default
+              in zip(arrays, class_colors(len(arrays)).colors, strict=True)]
     for (name, array), end, value, color in zip(arrays.items(), ends, end_values, colors,
                                                 strict=True):
         diverged = not np.isfinite(array[-1]).all()

@@ -158,7 +158,8 @@ def make_loop_epoch(update, n, batch_size, layout):
         carry = (params, state, opt_state, np.zeros((), bool))
         first = np.int32(epoch * nb)
         collected = []
-        steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False,
+        # Below fit's epoch bar (position 1), cleared when the epoch ends.
+        steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False, position=1,
                      disable=progress_desc is None)
         for i in steps:
             carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i),

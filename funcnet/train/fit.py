@@ -170,9 +170,11 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     show = _progress_enabled(progress)
     watch = None if early_stopping is None else Watch(
         early_stopping, run.best, run.waited)
-    epoch_bar = tqdm(range(run.start_epoch, epochs), desc="fit", leave=False,
-                     disable=not show or mode == "loop")
-    for epoch in epoch_bar:
+    # One bar for both modes, moved by hand after each epoch's work (so it never shows a
+    # count the run has not reached) and left on screen at the end with the last loss.
+    epoch_bar = tqdm(total=epochs, initial=run.start_epoch, desc="fit", unit="epoch",
+                     leave=True, disable=not show)
+    for epoch in range(run.start_epoch, epochs):
         start = time.perf_counter()
         params, state, opt_state, step_metrics = run_epoch(
             params, state, opt_state, data, key, epoch,
@@ -192,8 +194,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
                                      inputs)
             raise NonFiniteError(epoch + 1, good, paths,
                                  FitResult(params, state, opt_state, history_))
-        if show:
-            epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}")
+        epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}", refresh=False)
+        epoch_bar.update(1)
         stop = watch is not None and watch.update(where, row, params, state, setup.snapshot)
         stop = bool(callback is not None and callback(epoch + 1, row, params, state)) or stop
         if checkpoint_dir is not None and (

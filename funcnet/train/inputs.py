@@ -51,6 +51,17 @@ def model_input(where: str, model, x, name: str) -> None:
     out-of-range ids NaN there, so the guard stops the step); up front they are
     refused with the argument named.
     """
+    dtype = np.dtype(_checks.dtype_of(x))
+    if (np.issubdtype(np.dtype(model.input_dtype), np.floating)
+            and np.issubdtype(dtype, np.integer)):
+        # The common case is raw pixels: astype alone would train on 0..255 unscaled.
+        raise TypeError(
+            f"{where}: {name} has dtype {dtype}, but the model's first layer takes "
+            f"floating-point input; scale it to floats first, e.g. "
+            f"x.astype(np.float32) / 255 for 8-bit pixels, or load MNIST as floats in "
+            f"[0, 1] with data.mnist(layout='flat') (N, 784) or layout='nhwc' "
+            f"(N, 28, 28, 1); a layer of your own that takes integers declares "
+            f"fn.Layer(..., input_dtype=jnp.int32)")
     if model.check_input is not None:
         model.check_input(f"{where}: {name}", np.asarray(x))
 

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
 from funcnet import _checks, checkpoint, losses
 from funcnet.core import Layer
@@ -153,9 +154,18 @@ def resume(checkpoint_dir, params, state, opt_state, record) -> Resumed:
 
 
 def save(checkpoint_dir, epoch, params, state, opt_state, history_, watch, keep) -> None:
-    """Write epoch ``epoch``'s checkpoint (trees, history, early-stopping progress)."""
+    """Write epoch ``epoch``'s checkpoint (trees, history, early-stopping progress).
+
+    Under ``jax.distributed`` every process holds the same replicated trees, so only
+    process 0 writes; the others wait at a barrier until the file is on disk, so that
+    any process may resume from it as soon as ``fit`` returns.
+    """
     best = None if watch is None or watch.best is None else watch.best[0]
-    checkpoint.save_step(checkpoint_dir, epoch,
-                         {"params": params, "state": state, "opt_state": opt_state},
-                         {"history": history_, "waited": 0 if watch is None else watch.waited,
-                          "best": best}, keep=keep)
+    if jax.process_index() == 0:
+        checkpoint.save_step(checkpoint_dir, epoch,
+                             {"params": params, "state": state, "opt_state": opt_state},
+                             {"history": history_,
+                              "waited": 0 if watch is None else watch.waited,
+                              "best": best}, keep=keep)
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(f"funcnet checkpoint {epoch}")
