@@ -13,6 +13,9 @@ from funcnet.plot._figures import new_figure
 
 _KEY = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]|\.(\w+)")
 GUIDE = 1e-3  # the update:data ratio of a healthy step (makemore part 3)
+# a fixed corner: loc="best" searches every point of every line, which takes seconds on
+# a long record (and matplotlib warns, an error under the test suite's filters)
+LEGEND = "upper right"
 
 
 def _pretty(path: str) -> str:
@@ -46,7 +49,7 @@ def _histogram(ax, layers: Mapping, names: list, position: int, step: int) -> No
     ax.set_title(f"activation distribution at step {step}")
     ax.set_xlabel("layer output")
     ax.set_ylabel("density")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc=LEGEND)
 
 
 def _over_steps(ax, steps, series: Mapping, names: list, *, log: bool, title: str,
@@ -62,7 +65,7 @@ def _over_steps(ax, steps, series: Mapping, names: list, *, log: bool, title: st
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, ncols=2 if len(names) > 6 else 1)
+    ax.legend(fontsize=7, ncols=2 if len(names) > 6 else 1, loc=LEGEND)
 
 
 def training_health(history: Mapping, *, layers=None, title: str | None = None):
@@ -126,7 +129,7 @@ def training_health(history: Mapping, *, layers=None, title: str | None = None):
                     units, log=False, title="saturated / dead units", ylabel="share of units")
         for line, p in zip(ax.get_lines(), units, strict=True):
             line.set_label(f"{p} ({_unit_kind(recorded[p])})")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc=LEGEND)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     else:
         ax.set_title("saturated / dead units")
@@ -151,6 +154,6 @@ def training_health(history: Mapping, *, layers=None, title: str | None = None):
     if ratios:
         axes[1, 2].axhline(GUIDE, color="gray", linestyle=":", linewidth=2,
                            label="1e-3 guide")
-        axes[1, 2].legend(fontsize=7, ncols=2 if len(ratios) > 6 else 1)
+        axes[1, 2].legend(fontsize=7, ncols=2 if len(ratios) > 6 else 1, loc=LEGEND)
     fig.suptitle(title or "training health")
     return fig
