@@ -1046,7 +1046,8 @@ BAD = [
     row("fit/label out of range", lambda: fit(train_data=(X, Y + 1)), ValueError,
         r"fit: train_data y must be in \[0, 3\), got a label 3"),
     row("fit/int x", lambda: fit(train_data=(X.astype(np.int32), Y)), TypeError,
-        r"Dense: x must be a floating-point array, got dtype int32"),
+        r"fit: train_data x has dtype int32, but the model's first layer takes "
+        r"floating-point input; scale it to floats first"),
     row("fit/wrong width", lambda: fit(train_data=(np.ones((4, 5)), Y)), ValueError,
         r"Dense\(3\): x must have last dimension 2"),
     row("fit/scalar x", lambda: fit(train_data=(np.float64(1.0), Y)), ValueError,
@@ -1128,7 +1129,7 @@ BAD = [
     row("predict/scalar x", lambda: fn.predict(*mlp(), 1.0), ValueError,
         r"predict: x must have at least 1 dimension\(s\)"),
     row("predict/int x", lambda: fn.predict(*mlp(), X.astype(np.int32)), TypeError,
-        r"Dense: x must be a floating-point array, got dtype int32"),
+        r"predict: x has dtype int32, but the model's first layer takes floating-point"),
     row("predict/wrong width", lambda: fn.predict(*mlp(), np.ones((4, 5))), ValueError,
         r"Dense\(3\): x must have last dimension 2"),
     row("evaluate/batch_size=0", lambda: fn.evaluate(*mlp(), (X, Y), batch_size=0),

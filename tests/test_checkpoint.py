@@ -566,17 +566,22 @@ def test_save_step_keeps_the_last_n_and_restore_latest_reads_the_newest(tmp_path
     assert (metadata, step) == ({"epoch": 5}, 5)
 
 
-def test_save_step_keeps_what_it_just_wrote_and_sorts_big_steps_numerically(tmp_path):
+def test_save_step_refuses_a_step_below_the_newest_and_sorts_big_steps_numerically(tmp_path):
     checkpoint.save_step(tmp_path, 999_999, {})
     checkpoint.save_step(tmp_path, 1_000_000, {})
     assert checkpoint.list_steps(tmp_path) == [999_999, 1_000_000]
     assert checkpoint.latest(tmp_path).endswith("ckpt_1000000.npz")
-    checkpoint.save_step(tmp_path, 5, {}, keep=1)  # a rerun from an earlier step
-    assert checkpoint.list_steps(tmp_path) == [5]
-    checkpoint.save_step(tmp_path, 6, {}, keep=None)
+    # a rerun from an earlier step would hide behind the newer file: refused, nothing lost
+    with pytest.raises(ValueError, match=r"save_step: directory .* already holds step 1000000 "
+                                         r"\(ckpt_1000000\.npz\), newer than step 5; latest"):
+        checkpoint.save_step(tmp_path, 5, {}, keep=1)
+    assert checkpoint.list_steps(tmp_path) == [999_999, 1_000_000]
+    checkpoint.save_step(tmp_path, 1_000_000, {"w": jnp.ones(1)}, keep=1)  # the same step
+    assert checkpoint.list_steps(tmp_path) == [1_000_000]
+    checkpoint.save_step(tmp_path, 1_000_001, {}, keep=None)
     (tmp_path / "notes.txt").write_text("not a checkpoint")
     (tmp_path / "ckpt_12.npz").write_text("not a step name")
-    assert checkpoint.list_steps(tmp_path) == [5, 6]
+    assert checkpoint.list_steps(tmp_path) == [1_000_000, 1_000_001]
 
 
 @pytest.mark.parametrize(("step", "keep", "match"), [

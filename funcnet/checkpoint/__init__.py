@@ -30,27 +30,34 @@ Writes are atomic: the file is written to a temporary file in the same folder, f
 and fsynced, then ``os.replace``-d over the old one and the folder fsynced, so a crash
 at any moment leaves the previous checkpoint intact. Temporary files left by a killed
 writer (``.NAME.PID.HEX.tmp``) are ignored by :func:`latest` and deleted by the next
-save in that folder once process PID has ended.
+save in that folder once process PID has ended. Saving to a symlink replaces the file
+it points to and leaves the link in place. A path whose folder is missing, is a file or
+cannot be written in gets an ``OSError`` of the matching kind that names the path.
 
 For a training loop, :func:`save_step` writes ``ckpt_{step:06d}.npz`` into a folder and
-keeps the last ``keep``; :func:`latest` and :func:`restore_latest` find and read the
-newest one.
+keeps the last ``keep`` (deleting only lower steps, after the new file is safe);
+:func:`latest` and :func:`restore_latest` find and read the newest one;
+:func:`ensure_folder` makes a run's folder and proves it writable before a run starts;
+:func:`load_metadata` reads a checkpoint's metadata without its arrays.
 """
 
+from funcnet.checkpoint._folder import ensure_folder
 from funcnet.checkpoint._format import FORMAT as FORMAT
 from funcnet.checkpoint._format import MANIFEST as MANIFEST
 from funcnet.checkpoint._format import ROOT as ROOT
 from funcnet.checkpoint._format import TRAILER_PREFIX as TRAILER_PREFIX
 from funcnet.checkpoint._format import VERSION as VERSION
 from funcnet.checkpoint._format import CheckpointError
-from funcnet.checkpoint._io import load, save
+from funcnet.checkpoint._io import load, load_metadata, save
 from funcnet.checkpoint._steps import latest, list_steps, restore_latest, save_step
 
 __all__ = [
     "CheckpointError",
+    "ensure_folder",
     "latest",
     "list_steps",
     "load",
+    "load_metadata",
     "restore_latest",
     "save",
     "save_step",

@@ -1,5 +1,6 @@
 """The file: an atomic, fsynced write sealed by a SHA-256 trailer; reading it back with the
-seal and the manifest checked; and cleanup of temporary files left by killed writers."""
+seal and the manifest checked; and cleanup of temporary files left by killed writers.
+Where the file lands (symlinks, missing or unwritable folders) is ``_folder``'s concern."""
 
 from __future__ import annotations
 
@@ -13,20 +14,13 @@ import zipfile
 
 import numpy as np
 
+from funcnet.checkpoint._folder import write_target
 from funcnet.checkpoint._format import FORMAT, MANIFEST, TRAILER_PREFIX, VERSION, CheckpointError
 
 _TRAILER_LEN = len(TRAILER_PREFIX) + 64
 _CHUNK = 1 << 20
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed stamp: the same tree gives the same bytes
 _TEMP_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[0-9a-f]{16}\.tmp$")
-
-
-def _fspath(where, path) -> str:
-    """``path`` as a str; TypeError naming ``where`` for anything that is not a path."""
-    if not isinstance(path, str | bytes | os.PathLike):
-        raise TypeError(f"{where}: path must be a file path (str or os.PathLike), got "
-                        f"{type(path).__name__} {path!r}")
-    return os.fsdecode(path)
 
 
 def _hash_prefix(f, length):
@@ -77,14 +71,18 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def _write_sealed(path, members):
-    """Write ``(name, array)`` members as a sealed ``.npz`` at ``path``, atomically."""
-    directory = os.path.dirname(os.path.abspath(path))
-    _remove_stale_temps(directory)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
+def _write_sealed(where, path, members):
+    """Write ``(name, array)`` members as a sealed ``.npz`` at ``path``, atomically. A
+    symlink at ``path`` stays a link: the file it points to is the one replaced."""
+    target = write_target(where, path)
+    directory = os.path.dirname(os.path.abspath(target))
+    tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}."
                                   f"{secrets.token_hex(8)}.tmp")
     try:
-        with open(tmp, "xb+") as f:
+        _remove_stale_temps(directory)
+        # os.open, as ensure_folder's probe: one way this package creates files; O_EXCL
+        # so it is never another writer's file
+        with os.fdopen(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), "wb+") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for name, data in members:
                     info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_TIME)
@@ -97,16 +95,21 @@ def _write_sealed(path, members):
             f.write(digest)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            # the same errno (so the same OSError subclass), with what failed named
+            raise OSError(e.errno, f"{where}: cannot write {path!r} in the folder "
+                                   f"{directory!r}: {e.strerror}") from e
         raise
     _fsync_directory(directory)
 
 
-def _read(path):
-    """``(manifest, {name: array})`` after checking the checksum; never unpickles."""
+def _read(path, with_arrays=True):
+    """``(manifest, {name: array})`` after checking the checksum; never unpickles. With
+    ``with_arrays=False`` only the manifest is read (the arrays dict is empty)."""
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         f.seek(max(size - _TRAILER_LEN, 0))
@@ -128,7 +131,7 @@ def _read(path):
                     raise CheckpointError(f"{path}: format version {manifest.get('version')!r}"
                                           f" is not supported (this funcnet reads {VERSION})")
                 arrays = {}
-                for record in manifest["leaves"]:
+                for record in manifest["leaves"] if with_arrays else ():
                     try:
                         data = npz[record["name"]]
                     except ValueError as e:

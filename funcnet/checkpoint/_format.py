@@ -8,7 +8,8 @@ TRAILER_PREFIX = b"funcnet-sha256:"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read, is corrupted, or does not match ``like``."""
+    """A checkpoint file that cannot be read, is corrupted, or does not match ``like``
+    (or, for ``fit``, was written by another run)."""
 
 
 # Raised from the private modules; report it under the package that exports it.

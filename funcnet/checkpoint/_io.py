@@ -7,7 +7,8 @@ import json
 import jax
 import numpy as np
 
-from funcnet.checkpoint._file import _fspath, _read, _write_sealed
+from funcnet.checkpoint._file import _read, _write_sealed
+from funcnet.checkpoint._folder import _fspath
 from funcnet.checkpoint._format import FORMAT, MANIFEST, VERSION, CheckpointError
 from funcnet.checkpoint._leaves import _from_storage, _json_ready, _spec, _to_storage
 from funcnet.checkpoint._tree import (
@@ -61,7 +62,7 @@ def save(path, tree, metadata=None) -> str:
     manifest_bytes = np.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=np.uint8)
     members = [(MANIFEST, manifest_bytes)]
     members += [(record["name"], data) for record, data in stored]
-    _write_sealed(path, members)
+    _write_sealed("checkpoint.save", path, members)
     return path
 
 
@@ -133,3 +134,29 @@ def load(path, like=None):
     except (KeyError, TypeError, ValueError, StopIteration) as e:
         raise CheckpointError(f"{path}: malformed manifest ({type(e).__name__}: {e})") from e
     return tree, metadata
+
+
+def load_metadata(path) -> dict:
+    """The metadata dict of the checkpoint file ``path``, without reading its arrays.
+
+    The whole file's SHA-256 seal is still checked, so a corrupted file is refused here
+    as :func:`load` refuses it.
+
+    Raises:
+        CheckpointError (a ValueError): the file is truncated, corrupted or not a funcnet
+            checkpoint.
+        FileNotFoundError: there is no file at ``path``.
+
+    Example:
+        >>> save("run.npz", {"w": jnp.ones((2, 3))}, {"epoch": 3, "note": "warm-up"})
+        'run.npz'
+        >>> load_metadata("run.npz")
+        {'epoch': 3, 'note': 'warm-up'}
+    """
+    path = _fspath("checkpoint.load_metadata", path)
+    manifest, _ = _read(path, with_arrays=False)
+    metadata = manifest.get("metadata")
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: malformed manifest: its metadata is a "
+                              f"{type(metadata).__name__}, not a dict")
+    return metadata

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import numbers
 import os
 import re
 
+from funcnet.checkpoint._folder import _fspath, ensure_folder
 from funcnet.checkpoint._io import load, save
 
 _STEP_RE = re.compile(r"^ckpt_(?P<step>\d{6,})\.npz$")
@@ -23,9 +24,16 @@ def list_steps(directory) -> list[int]:
         >>> list_steps("runs/mnist")
         [3, 4, 5]
     """
-    directory = os.fspath(directory)
-    if not os.path.isdir(directory):
+    return _steps("checkpoint.list_steps", directory)
+
+
+def _steps(where, directory) -> list[int]:
+    directory = _fspath(where, directory, "directory", "a folder path")
+    if not os.path.exists(directory):
         return []
+    if not os.path.isdir(directory):
+        raise NotADirectoryError(errno.ENOTDIR, f"{where}: directory {directory!r} is a "
+                                                f"file, not a checkpoint folder")
     return sorted(int(m["step"]) for m in map(_STEP_RE.match, os.listdir(directory)) if m)
 
 
@@ -36,15 +44,27 @@ def _step_path(directory, step) -> str:
 def save_step(directory, step, tree, metadata=None, *, keep=None) -> str:
     """Save ``tree`` as ``directory/ckpt_{step:06d}.npz`` and keep only the newest ``keep``.
 
+    The new file is complete on disk before any old one is deleted, and a save deletes
+    only checkpoints of lower steps than its own: two writers sharing a folder (or a
+    crash between the write and the clean-up) can leave an extra file, never an empty
+    folder.
+
     Args:
         directory: the run's checkpoint folder (created if missing).
-        step: a non-negative int, e.g. the epoch or optimizer step.
+        step: a non-negative int, e.g. the epoch or optimizer step; at least the newest
+            step already in ``directory`` (saving that step again replaces it).
         tree, metadata: as for :func:`save`.
         keep: how many checkpoints to keep (a positive int), or None to keep all. The
-            oldest (lowest step) other checkpoints are deleted after the new one is safe.
+            oldest (lowest step) ones are deleted after the new one is safe.
 
     Returns:
         The path written.
+
+    Raises:
+        ValueError: a bad ``step`` or ``keep``, or a ``step`` below the newest one in
+            ``directory`` (:func:`latest` would go on finding the newer one).
+        NotADirectoryError, PermissionError: ``directory`` is a file or cannot be
+            written in (see :func:`ensure_folder`).
 
     Example:
         >>> params = {"w": jnp.ones((2, 3))}
@@ -56,19 +76,35 @@ def save_step(directory, step, tree, metadata=None, *, keep=None) -> str:
         >>> list_steps("runs/mnist")
         [2, 3, 4]
     """
+    where = "checkpoint.save_step"
     if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-        raise ValueError(f"checkpoint.save_step: step must be a non-negative int, got {step!r}")
+        raise ValueError(f"{where}: step must be a non-negative int, got {step!r}")
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, numbers.Integral)
                              or keep <= 0):
-        raise ValueError(f"checkpoint.save_step: keep must be a positive int or None, "
-                         f"got {keep!r}")
-    os.makedirs(directory, exist_ok=True)
-    path = save(_step_path(directory, int(step)), tree, metadata)
+        raise ValueError(f"{where}: keep must be a positive int or None, got {keep!r}")
+    step = int(step)
+    directory = ensure_folder(directory, where=where, name="directory")
+    newer = [s for s in _steps(where, directory) if s > step]
+    if newer:
+        raise ValueError(
+            f"{where}: directory {directory!r} already holds step {newer[-1]} "
+            f"({os.path.basename(_step_path(directory, newer[-1]))}), newer than step {step}; "
+            f"latest() would go on returning it. Save into another folder, or delete the "
+            f"newer checkpoints first")
+    path = save(_step_path(directory, step), tree, metadata)
     if keep is not None:
-        others = [s for s in list_steps(directory) if s != int(step)]
-        for old in others[:max(len(others) + 1 - int(keep), 0)]:
-            with contextlib.suppress(FileNotFoundError):
+        # Only lower steps: a newer file is another writer's, and deleting it could
+        # leave the folder empty if that writer deletes this one.
+        older = [s for s in _steps(where, directory) if s < step]
+        for old in older[:max(len(older) + 1 - int(keep), 0)]:
+            try:
                 os.remove(_step_path(directory, old))
+            except FileNotFoundError:  # another writer's clean-up got there first
+                pass
+            except OSError as e:
+                raise OSError(e.errno, f"{where}: saved {path!r}, but cannot delete the "
+                                       f"old checkpoint {_step_path(directory, old)!r} "
+                                       f"(keep={keep}): {e.strerror}") from e
     return path
 
 
@@ -83,7 +119,7 @@ def latest(directory) -> str | None:
         >>> latest("runs/mnist")
         'runs/mnist/ckpt_000005.npz'
     """
-    steps = list_steps(directory)
+    steps = _steps("checkpoint.latest", directory)
     return _step_path(directory, steps[-1]) if steps else None
 
 
@@ -107,7 +143,7 @@ def restore_latest(directory, like=None):
         >>> step, metadata
         (5, {'epoch': 5})
     """
-    steps = list_steps(directory)
+    steps = _steps("checkpoint.restore_latest", directory)
     if not steps:
         return None
     tree, metadata = load(_step_path(directory, steps[-1]), like)

@@ -21,6 +21,9 @@ single panel take ``ax=`` to draw into an existing Axes instead.
                            and dead units, gradient:data and update:data ratios per layer
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
+``matrices``               heatmaps of small matrices (W beside dW, a dropout mask), signed
+``layer_panels``           per-layer quantities side by side (gradient, activation, weight)
+``gradient_check``         numerical against analytic gradients: bars, scatter, rel. error
 ``save``                   write a figure (PNG by default), creating parent folders
 ========================== =============================================================
 
@@ -53,6 +56,9 @@ _SOURCES = {
     "expression_graph": "_graph",
     "attention_maps": "_attention",
     "training_health": "_health",
+    "matrices": "_panels",
+    "layer_panels": "_panels",
+    "gradient_check": "_panels",
     "save": "_figures",
 }
 
@@ -63,11 +69,14 @@ __all__ = [
     "confusion_matrix",
     "decision_boundary",
     "expression_graph",
+    "gradient_check",
     "gradient_field",
     "gradient_magnitudes",
     "gradients_through_time",
     "image_grid",
+    "layer_panels",
     "loss_curves",
+    "matrices",
     "optimizer_paths",
     "save",
     "training_health",
@@ -82,6 +91,7 @@ if TYPE_CHECKING:
     from funcnet.plot._graph import expression_graph
     from funcnet.plot._health import training_health
     from funcnet.plot._histograms import activation_histograms, weight_histograms
+    from funcnet.plot._panels import gradient_check, layer_panels, matrices
     from funcnet.plot._surfaces import decision_boundary, gradient_field, optimizer_paths
     from funcnet.plot._through_time import gradients_through_time
 

@@ -10,6 +10,7 @@ The public names are re-exported at the top level (``funcnet.fit``,
 * ``metrics``: correctness per sample and the masked sums of loss and accuracy;
 * ``history``: an epoch's metrics as a history row;
 * ``setup``: ``fit``'s argument checks, start-up, resume and checkpoint saves;
+* ``identity``: what a checkpoint records about its run, so resume refuses another;
 * ``early_stopping``: the rule and the watch kept over epochs;
 * ``inputs``: checks of a dataset ``(x, y)``;
 * ``evaluate``: ``evaluate`` and ``predict``, compiled once per dataset shape;

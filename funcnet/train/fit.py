@@ -15,7 +15,8 @@ give the same parameters.
 
 Randomness: epoch ``e`` (0-based) uses ``jax.random.fold_in(key, e)``, split into a
 permutation key and a step key; so a run resumed from a checkpoint after epoch ``k``
-continues exactly as the uninterrupted run would.
+continues exactly as the uninterrupted run would. Each checkpoint records the run's
+identity (``funcnet.train.identity``), and resuming refuses another run unless asked.
 
 Beside this module in ``funcnet.train``: ``setup`` (argument checks, the mode, the
 copies and optimizer state the run starts from, resume and save), ``epochs`` (the two
@@ -35,8 +36,8 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from funcnet import _checks, diagnostics
-from funcnet.train import batching, evaluate, history, metrics, setup, step
+from funcnet import diagnostics
+from funcnet.train import batching, evaluate, history, identity, metrics, setup, step
 from funcnet.train.early_stopping import EarlyStopping, Watch
 from funcnet.train.epochs import DataLayout, make_loop_epoch, make_scan_epoch, step_inputs
 from funcnet.train.guard import NonFiniteError, non_finite_paths
@@ -71,7 +72,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         callback: Callable | None = None, eval_batch_size: int = 1024,
         guard: bool = True, mesh: jax.sharding.Mesh | None = None,
         data_axis: str | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
-        keep: int = 3, record: diagnostics.Health | None = None) -> FitResult:
+        keep: int = 3, resume: str = "same_run",
+        record: diagnostics.Health | None = None) -> FitResult:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs.
 
     Every sample is seen exactly once per epoch, in an order drawn from ``key``; the
@@ -84,7 +86,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         optimizer: an ``optax.GradientTransformation`` (``funcnet.optim.adam(1e-3)``).
         train_data: ``(x, y)`` with ``x: (N, ...)`` and ``y: (N,)`` labels or ``(N, ...)``
             targets.
-        epochs: number of passes over the data (0 returns the inputs unchanged).
+        epochs: the total number of passes over the data, counting those a checkpoint
+            in ``checkpoint_dir`` already holds (0 returns the inputs unchanged and
+            reads no checkpoint).
         batch_size: samples per step, ``1 <= batch_size <= N``.
         key: a ``jax.random`` key for shuffling and dropout.
         eval_data: optional ``(x, y)`` evaluated after every epoch.
@@ -107,15 +111,23 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             does not divide evenly), params, state and optimizer state are replicated,
             and XLA inserts the gradient all-reduce. The update step is the same code.
         data_axis: the mesh axis to shard batches over (default: the mesh's first axis).
-        checkpoint_dir: a folder for crash-safe checkpoints (``funcnet.checkpoint``):
-            params, state, optimizer state and history are saved every
+        checkpoint_dir: a folder for crash-safe checkpoints (``funcnet.checkpoint``),
+            made if missing and checked writable before anything trains: params, state,
+            optimizer state, history and the run's identity are saved every
             ``checkpoint_every`` epochs and after the last, keeping the newest ``keep``.
-            If the folder already holds a checkpoint, training resumes after its epoch,
-            giving the same params, optimizer state and history (but for the
-            wall-clock ``seconds``) as a run that was never interrupted. Early
-            stopping's patience counter and best value resume too; its best params do
-            not (the latest params are kept instead when the best came before the
-            interruption).
+            If the folder already holds a checkpoint of this run, training resumes
+            after its epoch, giving the same params, optimizer state and history (but
+            for the wall-clock ``seconds``) as a run that was never interrupted, on the
+            same machine (see the README on determinism). A checkpoint past ``epochs``
+            is refused; one at ``epochs`` is returned as it is. Early stopping's
+            patience counter and best value resume too; its best params do not (the
+            latest params are kept instead when the best came before the interruption).
+        resume: ``"same_run"`` (the default) resumes only a checkpoint written by the
+            same run: the same training data (shapes, dtypes, contents), batch size,
+            key, model description and loss; another run's checkpoint is refused with
+            what differs. ``"any_run"`` continues from the newest checkpoint whatever
+            run wrote it (fine-tuning on new data, another batch size), as long as its
+            trees match; the checkpoints written after that record the new run.
         record: a :class:`funcnet.diagnostics.Health` to record the training's health
             every ``record.every`` steps, inside the compiled step from its own forward
             pass (no host round trip per step): each layer's activation mean, std,
@@ -145,15 +157,19 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         callback=callback, rule=early_stopping, params=params, state=state)
     x, y, eval_data, loss_fn = checked
     n, nb = int(np.shape(x)[0]), batching.num_batches(int(np.shape(x)[0]), batch_size)
-    if checkpoint_dir is not None:
-        checkpoint_every = _checks.positive_int(where, "checkpoint_every", checkpoint_every)
-        keep = _checks.positive_int(where, "keep", keep)
+    checkpoint_dir, checkpoint_every, keep = setup.checkpointing(
+        where, checkpoint_dir, checkpoint_every, keep, resume)
     mode = setup.pick_mode(mode, model, x, y, DEVICE_DATA_BUDGET)
     params, state, opt_state = setup.start(where, optimizer, params, state, opt_state)
     record = history.check_record(where, record)
-    run = setup.resume(checkpoint_dir, params, state, opt_state, record)
+    if epochs == 0:
+        return FitResult(params, state, opt_state, history.empty(record))
+    run_id = None if checkpoint_dir is None else identity.of(
+        model, x, y, batch_size=batch_size, key=key, loss_fn=loss_fn)
+    run = setup.resume(where, checkpoint_dir, resume, run_id, epochs, params, state,
+                       opt_state, record)
     params, state, opt_state, history_ = run.params, run.state, run.opt_state, run.history
-    if epochs == 0 or run.start_epoch >= epochs:
+    if run.start_epoch == epochs:
         return FitResult(params, state, opt_state, history_)
 
     update = step.make_update(model, loss_fn, optimizer, accuracy, guard, record)
@@ -201,7 +217,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         if checkpoint_dir is not None and (
                 (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs or stop):
             setup.save(checkpoint_dir, epoch + 1, params, state, opt_state, history_, watch,
-                       keep)
+                       keep, run_id)
         if stop:
             break
     epoch_bar.close()

@@ -24,9 +24,12 @@ def check_record(where: str, record):
     return record
 
 
+RECORDED_KEYS = ("health",)
+
+
 def empty(record) -> dict:
     """A history with no epochs yet (and a ``"health"`` list when ``record`` is given)."""
-    return {k: [] for k in (*HISTORY_KEYS, *(("health",) if record is not None else ()))}
+    return {k: [] for k in (*HISTORY_KEYS, *(RECORDED_KEYS if record is not None else ()))}
 
 
 def finite_steps(metrics, steps: int) -> int:

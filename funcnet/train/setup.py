@@ -1,9 +1,11 @@
 """What ``fit`` does before its first epoch: check its arguments, pick where the epoch
-runs, make the state it starts from, and pick up where a checkpoint left off."""
+runs, make the state it starts from, and pick up where a checkpoint of the same run left
+off (``identity`` says what makes a run the same)."""
 
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import jax
@@ -13,7 +15,9 @@ from jax.experimental import multihost_utils
 
 from funcnet import _checks, checkpoint, losses
 from funcnet.core import Layer
-from funcnet.train import early_stopping, history, inputs
+from funcnet.train import early_stopping, history, identity, inputs
+
+RESUME_MODES = ("same_run", "any_run")
 
 
 class FitData(NamedTuple):
@@ -122,6 +126,23 @@ def start(where, optimizer, params, state, opt_state):
     return params, state, opt_state
 
 
+def checkpointing(where, checkpoint_dir, checkpoint_every, keep, resume):
+    """``(checkpoint_dir, checkpoint_every, keep)`` checked, with the folder made and
+    proven writable, so a bad folder fails before anything is compiled or trained."""
+    if not (isinstance(resume, str) and resume in RESUME_MODES):
+        raise ValueError(f"{where}: resume must be one of {RESUME_MODES}, got {resume!r}")
+    if checkpoint_dir is None:
+        if resume != "same_run":
+            raise ValueError(f"{where}: resume={resume!r} needs a checkpoint_dir to resume "
+                             f"from, got checkpoint_dir=None")
+        return None, checkpoint_every, keep
+    checkpoint_every = _checks.positive_int(where, "checkpoint_every", checkpoint_every)
+    keep = _checks.positive_int(where, "keep", keep)
+    checkpoint_dir = checkpoint.ensure_folder(checkpoint_dir, where=where,
+                                              name="checkpoint_dir")
+    return checkpoint_dir, checkpoint_every, keep
+
+
 class Resumed(NamedTuple):
     """Where a run picks up: its trees, history, early-stopping watch and next epoch."""
 
@@ -134,27 +155,67 @@ class Resumed(NamedTuple):
     start_epoch: int
 
 
-def resume(checkpoint_dir, params, state, opt_state, record) -> Resumed:
-    """The newest checkpoint in ``checkpoint_dir``, or a fresh start when there is none
-    (or no folder). The trees must match the ones given (``checkpoint.restore_latest``
-    refuses any other structure, shape or dtype)."""
+def resume(where, checkpoint_dir, resume_mode, run, epochs, params, state, opt_state,
+           record) -> Resumed:
+    """The newest checkpoint in ``checkpoint_dir``, or a fresh start when there is none.
+
+    With ``resume_mode="same_run"`` the checkpoint must have been written by the run
+    ``run`` (see ``identity``); ``"any_run"`` takes it whatever run wrote it. Either
+    way its epoch must not be past ``epochs`` (the total, counting the epochs already
+    trained), its history must hold what this call records, and its trees must match
+    the ones given (structure, shapes and dtypes)."""
     fresh = Resumed(params, state, opt_state, history.empty(record), None, 0, 0)
-    if checkpoint_dir is None:
+    steps = [] if checkpoint_dir is None else checkpoint.list_steps(checkpoint_dir)
+    if not steps:
         return fresh
-    restored = checkpoint.restore_latest(
-        checkpoint_dir, like={"params": params, "state": state, "opt_state": opt_state})
-    if restored is None:
-        return fresh
-    tree, meta, start_epoch = restored
+    start_epoch = steps[-1]
+    path = checkpoint.latest(checkpoint_dir)
+    found = (f"the checkpoint in checkpoint_dir {checkpoint_dir!r} "
+             f"({os.path.basename(path)}, epoch {start_epoch})")
+    meta = checkpoint.load_metadata(path)
+    problems = identity.differences(meta.get("run"), run)
+    if problems and resume_mode == "same_run":
+        raise checkpoint.CheckpointError(
+            f"{where}: {found} was written by another run: {'; '.join(problems)}. Resuming "
+            f"it would continue that run with this call's settings. Pass resume='any_run' "
+            f"to continue from it anyway, or another checkpoint_dir to start this run afresh")
+    if start_epoch > epochs:
+        raise ValueError(
+            f"{where}: epochs={epochs}, but {found} is past it: epochs is the total number "
+            f"of epochs, counting those already trained. Pass epochs >= {start_epoch} "
+            f"(epochs={start_epoch} returns that checkpoint's result), or another "
+            f"checkpoint_dir to start afresh")
+    saved = meta.get("history")
+    if not (isinstance(saved, dict) and set(fresh.history) <= set(saved)):
+        missing = sorted(set(fresh.history) - set(saved if isinstance(saved, dict) else ()))
+        hint = (" (record=diagnostics.Health(...) needs a run that recorded it from the "
+                "start)"
+                if set(missing) <= set(history.RECORDED_KEYS) else "")
+        raise checkpoint.CheckpointError(
+            f"{where}: {found} has no history of {missing} in its metadata{hint}; it was "
+            f"not written by a fit call like this one")
+    dropped = sorted(set(saved) - set(fresh.history))
+    if dropped:
+        raise ValueError(f"{where}: {found} has a history of {dropped}; pass "
+                         f"record=diagnostics.Health(...) to go on recording it")
+    try:
+        tree, meta = checkpoint.load(
+            path, like={"params": params, "state": state, "opt_state": opt_state})
+    except checkpoint.CheckpointError as e:
+        raise checkpoint.CheckpointError(
+            f"{where}: cannot resume from {found}: its params, state and opt_state must "
+            f"have the structure, shapes and dtypes of this call's: {e}") from e
     params, state = tree["params"], tree["state"]
     best = None if meta.get("best") is None else (meta["best"], params, state)
     return Resumed(params, state, tree["opt_state"],
-                   {k: list(meta["history"].get(k, [])) for k in fresh.history},
+                   {k: list(saved[k]) for k in fresh.history},
                    best, meta.get("waited", 0), start_epoch)
 
 
-def save(checkpoint_dir, epoch, params, state, opt_state, history_, watch, keep) -> None:
-    """Write epoch ``epoch``'s checkpoint (trees, history, early-stopping progress).
+def save(checkpoint_dir, epoch, params, state, opt_state, history_, watch, keep,
+         run) -> None:
+    """Write epoch ``epoch``'s checkpoint: trees, history, early-stopping progress, and
+    the identity ``run`` of the run that wrote it.
 
     Under ``jax.distributed`` every process holds the same replicated trees, so only
     process 0 writes; the others wait at a barrier until the file is on disk, so that
@@ -166,6 +227,6 @@ def save(checkpoint_dir, epoch, params, state, opt_state, history_, watch, keep)
                              {"params": params, "state": state, "opt_state": opt_state},
                              {"history": history_,
                               "waited": 0 if watch is None else watch.waited,
-                              "best": best}, keep=keep)
+                              "best": best, "run": run}, keep=keep)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(f"funcnet checkpoint {epoch}")

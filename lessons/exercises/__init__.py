@@ -1,0 +1,1 @@
+"""The learner's starter files, one per lesson: write the functions in place."""

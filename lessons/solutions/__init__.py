@@ -1,0 +1,1 @@
+"""The reference solutions, one file per lesson, the same function names as the exercises."""
