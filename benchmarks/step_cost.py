@@ -14,10 +14,13 @@ with one more of the things funcnet's step does than the rung before it:
   (``lambda count: 1e-3``), so it is a scalar array carried in the optimizer state (as
   optax's ``inject_hyperparams`` keeps it) rather than a float the step is compiled with;
 
-and then funcnet itself: ``fn.make_step`` (guard on and off). Each rung is timed as a
-jitted step (one call per step) and as a whole epoch in one ``lax.scan`` (the way
-``fit`` trains), where ``fit``'s own epoch function is the last rung. Next to each time:
-the number of HLO operations XLA left after fusion (outside fused computations), a
+and then funcnet itself: ``fn.make_step`` (guard on and off), and funcnet's update
+recording ``fit(record=diagnostics.Health(every=k))`` for k = 10 and 1 (each layer's
+activation statistics and histogram, gradient and update ratios) next to the same step
+recording nothing (compare them with ``--baseline "funcnet, health off"``). Each rung
+is timed as a jitted step (one call per step) and as a whole epoch in one ``lax.scan``
+(the way ``fit`` trains), where ``fit``'s own epoch function is the last rung. Next to
+each time: the number of HLO operations XLA left after fusion (outside fused computations), a
 rough count of the kernels a step launches.
 
     PYTHONPATH=. python benchmarks/step_cost.py --markdown
@@ -45,9 +48,14 @@ import optax
 
 import funcnet as fn
 import funcnet.optim
+from funcnet import diagnostics
 from funcnet.train import epochs, step
 
 SIZES = (784, 512, 512, 10)
+#: the Health rungs: name -> how often a step is recorded (None: the same update body
+#: and epoch, recording nothing: the baseline to compare them with)
+HEALTH = {"funcnet, health off": None, "funcnet, health every 10": 10,
+          "funcnet, health every 1": 1}
 
 
 class Rung(NamedTuple):
@@ -232,13 +240,37 @@ def funcnet_step_case(guard, x, y):
     return _stepper(jitted, (params, state, tx.init(params)), (x, y), key)
 
 
-def funcnet_epoch_case(guard, x_all, y_all, batch):
+def funcnet_health_step_case(every, x, y):
+    """One jitted step of fit's update body recording ``Health(every=every)`` (step
+    numbers counting up, so ``every=10`` measures one step in ten, as in an epoch), or
+    recording nothing with ``every=None``."""
+    net = funcnet_net()
+    key = jax.random.key(0)
+    params, state = net.init(key, (SIZES[0],))
+    tx = funcnet.optim.adam(1e-3)
+    record = None if every is None else diagnostics.Health(every=every)
+    update = step.make_update(net, "softmax_cross_entropy_with_integer_labels", tx,
+                              record=record)
+    body = epochs.guarded_body(update)
+    mask = jnp.ones((x.shape[0],), jnp.float32)
+
+    def one(params, state, opt_state, i):
+        (params, state, opt_state, _), m = body(
+            (params, state, opt_state, jnp.zeros((), bool)), (x, y, mask, key, i))
+        # the record is returned, as fit's epoch returns it (else XLA drops its work)
+        return params, state, opt_state, i + 1, {"loss": m.loss_sum, "health": m.health}
+
+    jitted = jax.jit(one, donate_argnums=(0, 1, 2))
+    return _stepper(jitted, (params, state, tx.init(params), jnp.int32(0)))
+
+
+def funcnet_epoch_case(guard, x_all, y_all, batch, record=None):
     net = funcnet_net()
     key = jax.random.key(0)
     params, state = net.init(key, (SIZES[0],))
     tx = funcnet.optim.adam(1e-3)
     update = step.make_update(net, "softmax_cross_entropy_with_integer_labels", tx,
-                              guard=guard)
+                              guard=guard, record=record)
     layout = epochs.DataLayout(None, None, batch)
     run_epoch = epochs.make_scan_epoch(update, len(x_all), batch, layout)
     carry = [params, state, tx.init(params)]
@@ -285,6 +317,14 @@ def run_ladder(batch=128, n=60_000, rounds=10, reps=20, epoch_rounds=5, log=prin
         steps[name], k_step = funcnet_step_case(guard, x, y)
         epochs[name], _ = funcnet_epoch_case(guard, x_all, y_all, batch)
         kernels[name] = (k_step, None)
+    for name, every in HEALTH.items():
+        if not wanted(name):
+            continue
+        steps[name], k_step = funcnet_health_step_case(every, x, y)
+        epochs[name], _ = funcnet_epoch_case(
+            True, x_all, y_all, batch, None if every is None else diagnostics.Health(every))
+        kernels[name] = (k_step, None)
+        log(f"[step_cost] built {name}: {k_step} HLO ops per step")
     step_samples = _common.interleaved({k: v for k, v in steps.items()
                                         if "carried" not in k}, rounds=rounds, reps=reps,
                                        warmup=3)
@@ -333,7 +373,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", default=None)
-    names = [r.name for r in RUNGS] + ["funcnet", "funcnet-noguard"]
+    names = [r.name for r in RUNGS] + ["funcnet", "funcnet-noguard", *HEALTH]
     names += [r.name + ", carried sums" for r in RUNGS if r.name.startswith("lean")]
     parser.add_argument("--rung", action="append", choices=names, default=None,
                         help="time only this rung (repeatable; jax and --baseline are kept)")

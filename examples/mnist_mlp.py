@@ -6,6 +6,8 @@ loss/accuracy curves and the confusion matrix to the output folder.
 
     python examples/mnist_mlp.py                 # the full run (5 epochs)
     python examples/mnist_mlp.py --quick         # one short epoch on a subset (CI)
+    python examples/mnist_mlp.py --health 10     # also record the training's health every
+                                                 # 10 steps and draw it (health.png)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import funcnet as fn
-from funcnet import data, optim, plot
+from funcnet import data, diagnostics, optim, plot
 
 
 def build_model(compute_dtype=None):
@@ -46,6 +48,10 @@ def parse_args(argv=None):
                         help="dtype of the matmuls (params stay float32)")
     parser.add_argument("--data-dir", type=pathlib.Path, default=None,
                         help="folder with the MNIST idx .gz files (default: data/mnist)")
+    parser.add_argument("--health", type=int, default=None, metavar="EVERY",
+                        help="record each layer's health every EVERY steps inside the "
+                             "compiled epoch (fit(record=diagnostics.Health)) and save "
+                             "health.png")
     return _cli.parse(parser, argv)
 
 
@@ -76,7 +82,8 @@ def main(argv=None):
     params, state, _, history = fn.fit(
         model, params, state, optimizer, (x_train, y_train), epochs=args.epochs,
         batch_size=args.batch_size, key=fit_key, eval_data=(x_test, y_test),
-        callback=report)
+        callback=report,
+        record=None if args.health is None else diagnostics.Health(every=args.health))
     logits = fn.predict(model, params, state, x_test)
     predicted = np.asarray(logits.argmax(-1))
     accuracy = float(np.mean(predicted == y_test))
@@ -85,6 +92,10 @@ def main(argv=None):
     plot.save(plot.loss_curves(history), args.out / "curves.png")
     plot.save(plot.confusion_matrix(y_test, predicted, num_classes=10),
               args.out / "confusion_matrix.png")
+    if args.health is not None:
+        title = (f"training health: MNIST MLP 784-512-512-10, Adam, batch {args.batch_size}, "
+                 f"recorded every {args.health} steps")
+        plot.save(plot.training_health(history, title=title), args.out / "health.png")
     print(f"test accuracy {accuracy:.4f} after {args.epochs} epochs; "
           f"{time.perf_counter() - start:.1f} s in all; pictures in {args.out}/")
     return accuracy

@@ -5,7 +5,9 @@
    init. For each: the gradient norm of every layer at initialisation (bars, log
    scale), the ratio input layer / output layer, how the layer norms move over a
    short full-batch training run, and the activations' health (saturated sigmoid/tanh
-   units, dead ReLUs).
+   units, dead ReLUs): all recorded by ``fit(record=diagnostics.Health())`` inside
+   the compiled steps, and drawn per network by ``plot.training_health``
+   (``health_sigmoid.png``, ``health_relu.png``, ``health_tanh.png``).
 2. Exploding: a 10-layer ReLU network with weights 1.5 times He's scale (each layer
    multiplies the signal by about 1.5, so 1.5^10 ~ 58 overall) trained with SGD, once as
    is (it turns NaN within a few steps) and once with global-norm clipping
@@ -37,6 +39,10 @@ CONFIGS = {
 }
 
 
+#: The health dashboard's file for each of CONFIGS: health_<name>.png.
+HEALTH_FILES = ("sigmoid", "relu", "tanh")
+
+
 def deep_mlp(activation, w_init, width: int, depth: int = DEPTH, outputs: int = 1):
     """``depth`` Dense layers, ``activation`` after each but the last (a linear output)."""
     layers = []
@@ -55,30 +61,26 @@ def regression_data(samples: int, features: int, seed: int):
     return x, y
 
 
-def train_recording(model, params, state, x, y, optimizer, steps: int):
-    """Full-batch training as one compiled ``lax.scan``, recording every step.
+def train_recording(model, params, state, x, y, optimizer, steps: int, guard: bool = True):
+    """Full-batch training with ``fit``, one step per epoch, recording every step's health.
 
     Returns:
-        ``(losses (steps,), layer_norms (steps, layers), global_norms (steps,))`` as NumPy
-        arrays; step 0 is measured at the initial params. ``global_norms`` is the
-        gradient's norm before the optimizer (so before any clipping).
+        ``(losses (steps,), history)``: the loss at each step's params (step 0 at the
+        initial ones) and fit's history, whose ``"health"`` holds every step's record
+        (per layer: gradient norms, update ratios, activation statistics).
+        ``guard=False`` trains on through a non-finite step (its values are NaN from
+        there on) instead of stopping.
     """
-    def loss_fn(p):
-        return fn.losses.mse(model.apply(p, state, x)[0], y)
+    result = fn.fit(model, params, state, optimizer, (x, y), epochs=steps,
+                    batch_size=len(x), key=jax.random.key(0), loss="mse", guard=guard,
+                    progress=False, record=diagnostics.Health(every=1))
+    return np.asarray(result.history["train_loss"], dtype=float), result.history
 
-    @jax.jit
-    def run(params, opt_state):
-        def step(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            layer_norms, _ = diagnostics.gradient_norm_vector(grads, per="layer")
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            params = optim.apply_updates(params, updates)
-            return (params, opt_state), (loss, layer_norms, optim.global_norm(grads))
 
-        return jax.lax.scan(step, (params, opt_state), None, length=steps)[1]
-
-    return tuple(np.asarray(r) for r in run(params, optimizer.init(params)))
+def layer_norms(series) -> tuple[np.ndarray, list[str]]:
+    """``(steps, layers)`` gradient norms of every parameter layer, and the layers."""
+    names = list(series["params"])
+    return np.stack([series["params"][p]["gradient_norm"] for p in names], axis=1), names
 
 
 def vanishing_gradients_experiment(width: int, samples: int, steps: int, seed: int = 0,
@@ -88,9 +90,10 @@ def vanishing_gradients_experiment(width: int, samples: int, steps: int, seed: i
     Returns:
         ``{config: result}`` with ``result`` a dict: ``norms`` (``{layer: norm}`` at
         init, input layer first), ``ratio`` (input / output layer), ``history``
-        (``(steps, layers)`` norms) and its layer ``names``, ``losses`` (``(steps,)``)
-        and ``health``: ``diagnostics.activation_statistics`` for sigmoid/tanh,
-        ``diagnostics.dead_relu_fraction`` for ReLU.
+        (``(steps, layers)`` norms) and its layer ``names``, ``losses`` (``(steps,)``),
+        ``health`` (the whole record, ``diagnostics.health_series``), ``fit_history``
+        (fit's history, for ``plot.training_health``) and ``units``: the
+        mean share of saturated (sigmoid, tanh) or dead (ReLU) units at initialisation.
     """
     x, y = regression_data(samples, width, seed)
     results = {}
@@ -98,16 +101,18 @@ def vanishing_gradients_experiment(width: int, samples: int, steps: int, seed: i
         model = deep_mlp(activation, w_init, width)
         # Initialised op by op: the layers share shapes, so the random draws compile once.
         params, state = model.init(jax.random.key(seed), (width,))
-        losses, history, _ = train_recording(model, params, state, x, y,
-                                             optim.sgd(learning_rate), steps)
-        names = diagnostics.parameter_paths(params, per="layer")
+        losses, fit_history = train_recording(model, params, state, x, y,
+                                              optim.sgd(learning_rate), steps)
+        health = diagnostics.health_series(fit_history)
+        history, names = layer_norms(health)
         norms = dict(zip(names, history[0].tolist(), strict=True))
-        health = (diagnostics.dead_relu_fraction(model, params, state, x)
-                  if activation is fn.relu
-                  else diagnostics.activation_statistics(model, params, state, x))
+        kind = "dead" if activation is fn.relu else "saturated"
+        units = float(np.mean([layer[kind][0] for layer in health["layers"].values()
+                               if kind in layer]))
         results[name] = {"norms": norms, "ratio": diagnostics.gradient_ratio(norms),
                          "history": history, "names": names, "losses": losses,
-                         "health": health}
+                         "health": health, "fit_history": fit_history,
+                         "units": (kind, units)}
     return results
 
 
@@ -118,8 +123,9 @@ def exploding_gradients_experiment(width: int, samples: int, steps: int, seed: i
 
     Returns:
         ``{run: {"losses": (steps,), "grad_norms": (steps,)}}`` for ``"SGD"`` and
-        ``f"clip {max_norm} + SGD"`` (same initial params); a run that overflowed holds
-        non-finite values from that step on.
+        ``f"clip {max_norm} + SGD"`` (same initial params); ``grad_norms`` is the
+        gradient's global norm before the optimizer (so before any clipping); a run that
+        overflowed holds non-finite values from that step on.
     """
     x, y = regression_data(samples, width, seed)
     model = deep_mlp(fn.relu, fn.initializers.normal(gain * np.sqrt(2 / width)), width)
@@ -129,8 +135,10 @@ def exploding_gradients_experiment(width: int, samples: int, steps: int, seed: i
     params, state = model.init(jax.random.key(seed), (width,))
     results = {}
     for name, optimizer in runs.items():
-        losses, _, grad_norms = train_recording(model, params, state, x, y, optimizer, steps)
-        results[name] = {"losses": losses, "grad_norms": grad_norms}
+        losses, history = train_recording(model, params, state, x, y, optimizer, steps,
+                                          guard=False)
+        norms, _ = layer_norms(diagnostics.health_series(history))
+        results[name] = {"losses": losses, "grad_norms": np.sqrt(np.sum(norms**2, axis=1))}
     return results
 
 
@@ -193,13 +201,8 @@ def main(argv=None):
           f"gradient norm per layer at initialisation")
     for name, result in vanishing.items():
         norms = list(result["norms"].values())
-        health = result["health"]
-        if all(isinstance(v, float) for v in health.values()):
-            state_of_units = f"dead ReLU units {np.mean(list(health.values())):.1%}"
-        else:
-            saturated = [s.fraction_saturated for s in health.values()
-                         if s.fraction_saturated is not None]
-            state_of_units = f"saturated units {np.mean(saturated):.1%}"
+        kind, share = result["units"]
+        state_of_units = f"{kind} units {share:.1%}"
         print(f"  {name:22s} input layer {norms[0]:.2e}  output layer {norms[-1]:.2e}  "
               f"ratio input/output {result['ratio']:.2e}  {state_of_units}  "
               f"loss {result['losses'][0]:.4f} -> {result['losses'][-1]:.4f} "
@@ -222,6 +225,14 @@ def main(argv=None):
     plot.save(bars, args.out / "gradient_magnitudes.png", dpi=dpi)
     plot.save(lines, args.out / "gradient_norms_training.png", dpi=dpi)
     plot.save(exploding_figure(exploding, steps), args.out / "exploding.png", dpi=dpi)
+    print("training health (fit's record, every step): update:data ratio at the last step")
+    for (name, result), short in zip(vanishing.items(), HEALTH_FILES, strict=True):
+        update = [ratios["update_data"][-1] for ratios in result["health"]["params"].values()]
+        print(f"  {name:22s} input layer {update[0]:.1e}  output layer {update[-1]:.1e}  "
+              f"(healthy: about 1e-3)")
+        title = f"training health: {DEPTH} Dense layers, {name}, full-batch SGD"
+        plot.save(plot.training_health(result["fit_history"], title=title),
+                  args.out / f"health_{short}.png", dpi=dpi)
     return vanishing, exploding
 
 

@@ -26,7 +26,7 @@ import pytest
 from helpers import assert_trees_close
 
 import funcnet as fn
-from funcnet import checkpoint, optim
+from funcnet import checkpoint, diagnostics, optim
 
 X = np.random.default_rng(0).normal(size=(12, 2))
 Y = (np.arange(12) % 3).astype(np.int32)
@@ -207,16 +207,15 @@ BAD = [
     row("resume/another optimizer's state", lambda t, c: fit(c, optimizer=optim.adam(0.1)),
         checkpoint.CheckpointError,
         r"fit: cannot resume from .*: .*does not match like: the tuple at \['opt_state'\]"),
-    row("resume/record_gradients on a run that did not record them", lambda t, c: fit(
-        c, record_gradients=True), checkpoint.CheckpointError,
-        r"fit: the checkpoint .* has no history of \['gradient_norms', 'update_ratios'\] in "
-        r"its metadata \(record_gradients=True needs a run that recorded them from the "
+    row("resume/record on a run that did not record", lambda t, c: fit(
+        c, record=diagnostics.Health()), checkpoint.CheckpointError,
+        r"fit: the checkpoint .* has no history of \['health'\] in its metadata "
+        r"\(record=diagnostics.Health\(...\) needs a run that recorded it from the "
         r"start\)"),
-    row("resume/record_gradients off on a run that recorded them", lambda t, c: fit(
-        rewrite(c, lambda meta: meta["history"].update(gradient_norms=[{}, {}],
-                                                       update_ratios=[{}, {}]))),
-        ValueError, r"fit: the checkpoint .* has a history of \['gradient_norms', "
-                    r"'update_ratios'\]; pass record_gradients=True to go on recording them"),
+    row("resume/record off on a run that recorded", lambda t, c: fit(
+        rewrite(c, lambda meta: meta["history"].update(health=[{}, {}]))),
+        ValueError, r"fit: the checkpoint .* has a history of \['health'\]; pass "
+                    r"record=diagnostics.Health\(...\) to go on recording it"),
     row("resume/any_run on a checkpoint with no history", lambda t, c: fit(
         rewrite(c, lambda meta: meta.pop("history")), resume="any_run"),
         checkpoint.CheckpointError,

@@ -8,6 +8,12 @@ units and dead ReLU units (zero for every example) are the usual cause, and
 Paths are ``jax.tree_util.keystr`` names (``"['dense_0']['w']"``), listed in layer
 order: ``dense_2`` before ``dense_10`` (jax itself sorts dict keys as strings).
 
+While training: ``fit(..., record=Health(every=10))`` records, inside the compiled
+epoch, every layer's activation mean, std, histogram and saturated (tanh, sigmoid) or
+dead (ReLU) fraction, and each layer's gradient norm and gradient:data and update:data
+ratios; :func:`health_series` joins the epochs and ``funcnet.plot.training_health``
+draws them.
+
 Through time, for a recurrent layer: :func:`hidden_gradients` gives ``dL/dh_t`` at
 every step and :func:`hidden_gradient_norms` its norm per step, which falls
 geometrically back through a plain RNN and much less through an LSTM or GRU.
@@ -32,8 +38,11 @@ from funcnet.diagnostics._activations import (
     ActivationStats,
     activation_statistics,
     activations,
+    apply_reporting_outputs,
     dead_relu_fraction,
+    reported_layers,
 )
+from funcnet.diagnostics._health import Health, health_series
 from funcnet.diagnostics._norms import (
     gradient_norm_vector,
     gradient_norms,
@@ -47,17 +56,21 @@ from funcnet.diagnostics._through_time import hidden_gradient_norms, hidden_grad
 __all__ = [
     "PER",
     "ActivationStats",
+    "Health",
     "activation_statistics",
     "activations",
+    "apply_reporting_outputs",
     "dead_relu_fraction",
     "gradient_norm_vector",
     "gradient_norms",
     "gradient_ratio",
+    "health_series",
     "hidden_gradient_norms",
     "hidden_gradients",
     "natural_order",
     "parameter_paths",
     "path_order_key",
+    "reported_layers",
     "update_ratio_vector",
     "update_ratios",
 ]

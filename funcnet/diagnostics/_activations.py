@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from funcnet.core import Layer, Sequential, map_layers
+from funcnet.diagnostics._units import dead_fraction, units_of
 
 
 def _model(where: str, model) -> Layer:
@@ -23,35 +24,94 @@ def _model(where: str, model) -> Layer:
     return model
 
 
-def _walk(where: str, model, params, state, x, train, key):
-    """``[(path, layer, output)]`` for every layer below the model (containers after
-    their children), computed in one compiled call of the model's own ``apply``.
+def reported_layers(model: Layer) -> list[tuple[str, Layer]]:
+    """``[(path, layer)]`` for every layer below ``model``, containers after their
+    children (the order they finish in); a model with no children is its own entry,
+    under its name. Found without running anything, by the one walker (``map_layers``).
 
-    Every layer is wrapped (``map_layers``) to hand its output out as it runs, so the
-    keys, names and order are exactly the model's; a model with no children reports
-    its own output under its name.
+    Example:
+        >>> model = Sequential([Dense(4), Residual(Sequential([Dense(4), relu]))])
+        >>> [path for path, _ in reported_layers(model)]
+        ['dense_0', 'residual_1/block/dense_0', 'residual_1/block/relu_1', 'residual_1/block',
+         'residual_1']
     """
-    model = _model(where, model)
     found = []
 
+    def collect(path, layer):
+        if path or not model.children:
+            found.append((path or layer.name, layer))
+        return layer
+
+    map_layers(model, collect)
+    return found
+
+
+def apply_reporting_outputs(where: str, model: Layer):
+    """``apply(params, state, x, *, train=False, key=None) -> (y, state, outputs)``: the
+    model's own ``apply`` with every layer of :func:`reported_layers` made to hand its
+    output out as it runs, so the keys, names and order are exactly the model's;
+    ``outputs`` lists them in that order. Usable inside ``jit`` and ``grad``.
+
+    Args:
+        where: the caller's name, for the errors (a layer that runs twice, or never).
+        model: a Layer.
+
+    Example:
+        >>> model = Sequential([Dense(2), relu])
+        >>> params, state = model.init(jax.random.key(0), (3,))
+        >>> apply = apply_reporting_outputs("me", model)
+        >>> y, state, outputs = apply(params, state, jnp.ones((5, 3)))
+        >>> [o.shape for o in outputs], bool((outputs[1] == y).all())
+        ([(5, 2), (5, 2)], True)
+    """
+    layers = reported_layers(model)
+    paths = [path for path, _ in layers]
+    ran: dict = {}
+
     def tap(path, layer):
+        name = path or layer.name
+        if name not in paths:
+            return layer
+
         def apply(params, state, x, *, train=False, key=None):
             y, state = layer.apply(params, state, x, train=train, key=key)
-            if path or not model.children:
-                found.append((path or layer.name, layer, y))
+            if name in ran:
+                raise ValueError(f"{where}: the layer at {name!r} ran twice in one apply; "
+                                 f"a layer shared between two places has no one output "
+                                 f"to report")
+            ran[name] = y
             return y, state
 
         return dataclasses.replace(layer, apply=apply)
 
     tapped = map_layers(model, tap)
 
+    def apply(params, state, x, *, train=False, key=None):
+        ran.clear()
+        y, state = tapped.apply(params, state, x, train=train, key=key)
+        missing = [p for p in paths if p not in ran]
+        if missing:
+            raise ValueError(f"{where}: the layers at {missing} did not run in the model's "
+                             f"apply, so they have no output to report")
+        outputs = [ran[p] for p in paths]
+        ran.clear()
+        return y, state, outputs
+
+    return apply
+
+
+def _walk(where: str, model, params, state, x, train, key):
+    """``[(path, layer, output)]`` for every layer of :func:`reported_layers`, computed
+    in one compiled call of the model's own ``apply``."""
+    model = _model(where, model)
+    apply = apply_reporting_outputs(where, model)
+
     def outputs(params, state, x, key):
-        found.clear()
-        tapped.apply(params, state, x, train=train, key=key)
-        return [y for _, _, y in found]
+        return apply(params, state, x, train=train, key=key)[2]
 
     values = jax.jit(outputs)(params, state, x, key)
-    return [(path, layer, y) for (path, layer, _), y in zip(found, values, strict=True)]
+    return [(path, layer, y) for (path, layer), y
+            in zip(reported_layers(model), values, strict=True)]
 
 
 def activations(model, params, state, x, *, train: bool = False, key=None) -> dict:
@@ -101,13 +161,6 @@ class ActivationStats(NamedTuple):
     fraction_saturated: float | None
 
 
-def _activation_name(layer: Layer) -> str | None:
-    spec = layer.spec
-    if isinstance(spec, dict) and spec.get("type") == "Activation":
-        return spec.get("name")
-    return None
-
-
 def activation_statistics(model, params, state, x, *, train: bool = False, key=None,
                           saturation: float = 0.99) -> dict[str, ActivationStats]:
     """Mean, std, zero fraction and (sigmoid/tanh) saturated fraction of every layer's output.
@@ -135,13 +188,9 @@ def activation_statistics(model, params, state, x, *, train: bool = False, key=N
     stats = {}
     for path, layer, y in _walk(where, model, params, state, x, train, key):
         y = np.asarray(y, dtype=np.float64)
-        name = _activation_name(layer)
-        if name == "sigmoid":
-            saturated = float(np.mean((y < 1 - saturation) | (y > saturation)))
-        elif name == "tanh":
-            saturated = float(np.mean(np.abs(y) > saturation))
-        else:
-            saturated = None
+        units = units_of(layer)
+        saturated = (None if units is None or units.saturated is None
+                     else float(np.mean(units.saturated(y, saturation))))
         stats[path] = ActivationStats(float(np.mean(y)), float(np.std(y)),
                                       float(np.mean(y == 0)), saturated)
     return stats
@@ -169,7 +218,8 @@ def dead_relu_fraction(model, params, state, x, *, train: bool = False,
     """
     dead = {}
     for path, layer, y in _walk("dead_relu_fraction", model, params, state, x, train, key):
-        if _activation_name(layer) == "relu":
+        units = units_of(layer)
+        if units is not None and units.dies:
             y = np.asarray(y)
-            dead[path] = float(np.mean(np.all(y.reshape(y.shape[0], -1) == 0, axis=0)))
+            dead[path] = float(dead_fraction(y, np.ones(y.shape[0], bool)))
     return dead

@@ -79,12 +79,21 @@ def update_ratio_vector(updates, params, *, per: str = "leaf") -> tuple[jax.Arra
                          f"{jax.tree_util.tree_structure(params)}")
     update_groups = _groups(where, updates, per)
     param_groups = dict(_groups(where, params, per))
-    ratios = []
-    for name, leaves in update_groups:
-        u, p = _norm(leaves), _norm(param_groups[name])
-        ratios.append(jnp.where(p > 0, u / jnp.where(p > 0, p, 1),
-                                jnp.where(u > 0, jnp.inf, 0.0)))
-    return jnp.stack(ratios), [name for name, _ in update_groups]
+    u = jnp.stack([_norm(leaves) for _, leaves in update_groups])
+    p = jnp.stack([_norm(param_groups[name]) for name, _ in update_groups])
+    return norm_ratio(u, p), [name for name, _ in update_groups]
+
+
+def norm_ratio(numerator, norms):
+    """``numerator / norms`` elementwise, with ``x / 0`` as ``inf`` and ``0 / 0`` as 0:
+    the ratio of :func:`update_ratio_vector`, for norms already computed.
+
+    Example:
+        >>> norm_ratio(jnp.array([1.0, 1.0, 0.0]), jnp.array([4.0, 0.0, 0.0]))
+        Array([0.25,  inf, 0.  ], dtype=float32)
+    """
+    return jnp.where(norms > 0, numerator / jnp.where(norms > 0, norms, 1),
+                     jnp.where(numerator > 0, jnp.inf, 0.0))
 
 
 def update_ratios(updates, params, *, per: str = "leaf") -> dict[str, jax.Array]:

@@ -17,6 +17,8 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``image_grid``             images titled "pred p / true t", mistakes in red
 ``weight_histograms``      one histogram per parameter leaf (keystr paths)
 ``activation_histograms``  one histogram per layer output, with the zero fraction
+``training_health``        ``fit(record=Health())``'s dashboard: distributions, saturated
+                           and dead units, gradient:data and update:data ratios per layer
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
 ``matrices``               heatmaps of small matrices (W beside dW, a dropout mask), signed
@@ -53,6 +55,7 @@ _SOURCES = {
     "activation_histograms": "_histograms",
     "expression_graph": "_graph",
     "attention_maps": "_attention",
+    "training_health": "_health",
     "matrices": "_panels",
     "layer_panels": "_panels",
     "gradient_check": "_panels",
@@ -76,6 +79,7 @@ __all__ = [
     "matrices",
     "optimizer_paths",
     "save",
+    "training_health",
     "weight_histograms",
 ]
 
@@ -85,6 +89,7 @@ if TYPE_CHECKING:
     from funcnet.plot._curves import gradient_magnitudes, loss_curves
     from funcnet.plot._figures import save
     from funcnet.plot._graph import expression_graph
+    from funcnet.plot._health import training_health
     from funcnet.plot._histograms import activation_histograms, weight_histograms
     from funcnet.plot._panels import gradient_check, layer_panels, matrices
     from funcnet.plot._surfaces import decision_boundary, gradient_field, optimizer_paths

@@ -96,12 +96,13 @@ def step_inputs(data, key, epoch, n, batch_size, padded_size, i):
 
 def guarded_body(update):
     """One step of an epoch: once a step has gone non-finite, every later step of the
-    epoch is frozen (with the guard off there is no flag, and nothing stops)."""
+    epoch is frozen (with the guard off there is no flag, and nothing stops). ``step``,
+    the global step number, tells a ``record`` which steps to measure."""
     def body(carry, inputs):
         params, state, opt_state, stopped = carry
-        xb, yb, mask, step_key = inputs
+        xb, yb, mask, step_key, step = inputs
         params, state, opt_state, m, _ = update(params, state, opt_state, xb, yb, mask,
-                                                step_key, ~stopped)
+                                                step_key, ~stopped, step)
         if m.finite is not None:
             stopped = stopped | ~m.finite
         return (params, state, opt_state, stopped), m
@@ -111,19 +112,21 @@ def guarded_body(update):
 
 def make_scan_epoch(update, n, batch_size, layout):
     body = guarded_body(update)
+    nb = batching.num_batches(n, batch_size)
 
     def epoch_fn(params, state, opt_state, x, y, key, epoch):
         epoch_key = jax.random.fold_in(key, epoch)
         idx, mask, step_keys = epoch_plan(epoch_key, n, batch_size, layout.padded_size)
 
         def scan_body(carry, inputs):
-            batch_idx, batch_mask, step_key = inputs
+            batch_idx, batch_mask, step_key, step = inputs
             batch = layout.constrain((x[batch_idx], y[batch_idx], batch_mask))
-            return body(carry, (*batch, step_key))
+            return body(carry, (*batch, step_key, step))
 
         carry = (params, state, opt_state, jnp.zeros((), bool))
+        steps = epoch * nb + jnp.arange(nb, dtype=jnp.int32)
         (params, state, opt_state, _), metrics = jax.lax.scan(
-            scan_body, carry, (idx, mask, step_keys))
+            scan_body, carry, (idx, mask, step_keys, steps))
         return params, state, opt_state, metrics
 
     epoch_fn = jax.jit(epoch_fn, donate_argnums=(0, 1, 2))
@@ -136,12 +139,13 @@ def make_scan_epoch(update, n, batch_size, layout):
 
 def make_loop_epoch(update, n, batch_size, layout):
     body = guarded_body(update)
+    nb = batching.num_batches(n, batch_size)
 
     def step(carry, inputs):
         # The epoch's step keys stay on the device and are indexed here, inside the
         # compiled step, so a step costs one dispatch, not three.
-        xb, yb, mb, step_keys, i = inputs
-        return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i]))
+        xb, yb, mb, step_keys, i, first = inputs
+        return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i], first + i))
 
     step_fn = jax.jit(step, donate_argnums=(0,))
     plan_fn = jax.jit(lambda key, epoch: epoch_plan(jax.random.fold_in(key, epoch), n,
@@ -152,12 +156,14 @@ def make_loop_epoch(update, n, batch_size, layout):
         idx, mask, step_keys = plan_fn(key, np.int32(epoch))
         idx, mask = np.asarray(idx), np.asarray(mask)
         carry = (params, state, opt_state, np.zeros((), bool))
+        first = np.int32(epoch * nb)
         collected = []
         # Below fit's epoch bar (position 1), cleared when the epoch ends.
         steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False, position=1,
                      disable=progress_desc is None)
         for i in steps:
-            carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i)))
+            carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i),
+                                       first))
             collected.append(m)
             # Reading the loss syncs with the device, so only do it for the bar.
             if progress_desc is not None and i % 50 == 0:

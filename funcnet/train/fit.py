@@ -36,6 +36,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from funcnet import diagnostics
 from funcnet.train import batching, evaluate, history, identity, metrics, setup, step
 from funcnet.train.early_stopping import EarlyStopping, Watch
 from funcnet.train.epochs import DataLayout, make_loop_epoch, make_scan_epoch, step_inputs
@@ -71,7 +72,8 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         callback: Callable | None = None, eval_batch_size: int = 1024,
         guard: bool = True, mesh: jax.sharding.Mesh | None = None,
         data_axis: str | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
-        keep: int = 3, resume: str = "same_run", record_gradients: bool = False) -> FitResult:
+        keep: int = 3, resume: str = "same_run",
+        record: diagnostics.Health | None = None) -> FitResult:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs.
 
     Every sample is seen exactly once per epoch, in an order drawn from ``key``; the
@@ -127,10 +129,13 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             what differs. ``"any_run"`` continues from the newest checkpoint whatever
             run wrote it (fine-tuning on new data, another batch size), as long as its
             trees match; the checkpoints written after that record the new run.
-        record_gradients: also record, per epoch, the mean over steps of each parameter
-            leaf's gradient norm (``history["gradient_norms"]``, a dict path -> float per
-            epoch) and update-to-weight ratio (``history["update_ratios"]``), computed
-            inside the compiled step (no extra host round trip per step).
+        record: a :class:`funcnet.diagnostics.Health` to record the training's health
+            every ``record.every`` steps, inside the compiled step from its own forward
+            pass (no host round trip per step): each layer's activation mean, std,
+            histogram and saturated (tanh, sigmoid) or dead (ReLU) fraction, and its
+            gradient norm, gradient:data and update:data ratios, in
+            ``history["health"]`` (one entry per epoch; ``diagnostics.health_series``
+            joins them, ``plot.training_health`` draws them). ``None`` records nothing.
 
     Returns:
         :class:`FitResult` ``(params, state, opt_state, history)``; ``history`` maps
@@ -157,17 +162,18 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         where, checkpoint_dir, checkpoint_every, keep, resume)
     mode = setup.pick_mode(mode, model, x, y, DEVICE_DATA_BUDGET)
     params, state, opt_state = setup.start(where, optimizer, params, state, opt_state)
+    record = history.check_record(where, record)
     if epochs == 0:
-        return FitResult(params, state, opt_state, history.empty(record_gradients))
+        return FitResult(params, state, opt_state, history.empty(record))
     run_id = None if checkpoint_dir is None else identity.of(
         model, x, y, batch_size=batch_size, key=key, loss_fn=loss_fn)
     run = setup.resume(where, checkpoint_dir, resume, run_id, epochs, params, state,
-                       opt_state, record_gradients)
+                       opt_state, record)
     params, state, opt_state, history_ = run.params, run.state, run.opt_state, run.history
     if run.start_epoch == epochs:
         return FitResult(params, state, opt_state, history_)
 
-    update = step.make_update(model, loss_fn, optimizer, accuracy, guard, record_gradients)
+    update = step.make_update(model, loss_fn, optimizer, accuracy, guard, record)
     has_accuracy = metrics.resolve(loss_fn, accuracy) is not None
     layout = DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
@@ -193,7 +199,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         step_metrics = jax.device_get(step_metrics)
         good = history.finite_steps(step_metrics, nb)
         row = {"epoch": epoch + 1, **history.train_row(
-            step_metrics, good, has_accuracy, params, record_gradients),
+            step_metrics, good, has_accuracy, record, model, params, epoch * nb),
             "learning_rate": history.learning_rate_or_none(opt_state),
             **(evaluator(params, state) if evaluator is not None and good == nb
                else {"eval_loss": None, "eval_accuracy": None}),

@@ -1,7 +1,7 @@
 """``fit``'s history: one row per epoch, made from that epoch's step metrics.
 
-``history`` maps each of :data:`HISTORY_KEYS` (and, when recording gradients,
-``"gradient_norms"`` and ``"update_ratios"``) to a list with one entry per epoch.
+``history`` maps each of :data:`HISTORY_KEYS` (and, with ``record=Health(...)``,
+``"health"``) to a list with one entry per epoch.
 """
 
 from __future__ import annotations
@@ -14,12 +14,22 @@ from funcnet import diagnostics, optim
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
                 "learning_rate", "seconds")
-RECORDED_KEYS = ("gradient_norms", "update_ratios")
 
 
-def empty(record_gradients: bool) -> dict:
-    """A history with no epochs yet."""
-    return {k: [] for k in (*HISTORY_KEYS, *(RECORDED_KEYS if record_gradients else ()))}
+def check_record(where: str, record):
+    """``record`` if it is ``None`` or a ``diagnostics.Health``, else a clear error."""
+    if record is not None and not isinstance(record, diagnostics.Health):
+        raise TypeError(f"{where}: record must be None or a funcnet.diagnostics.Health "
+                        f"(e.g. record=Health(every=10)), got {record!r}")
+    return record
+
+
+RECORDED_KEYS = ("health",)
+
+
+def empty(record) -> dict:
+    """A history with no epochs yet (and a ``"health"`` list when ``record`` is given)."""
+    return {k: [] for k in (*HISTORY_KEYS, *(RECORDED_KEYS if record is not None else ()))}
 
 
 def finite_steps(metrics, steps: int) -> int:
@@ -39,22 +49,19 @@ def learning_rate_or_none(opt_state):
         return None
 
 
-def train_row(metrics, good: int, has_accuracy: bool, params, record_gradients) -> dict:
+def train_row(metrics, good: int, has_accuracy: bool, record=None, model=None, params=None,
+              first_step: int = 0) -> dict:
     """Train loss and accuracy over the ``good`` steps of an epoch (host metrics), and,
-    when recorded, each leaf's mean gradient norm and update ratio."""
+    with ``record``, the epoch's ``"health"`` entry (its steps numbered from
+    ``first_step``)."""
     count = float(np.sum(metrics.count[:good]))
     row = {
         "train_loss": float(np.sum(metrics.loss_sum[:good]) / count) if count else math.nan,
         "train_accuracy": (float(np.sum(metrics.correct[:good]) / count)
                            if count and has_accuracy else None),
     }
-    if record_gradients:
-        paths = diagnostics.parameter_paths(params) if np.size(metrics.grad_norms) else []
-        steps_done = max(good, 1)
-        for name, values in (("gradient_norms", metrics.grad_norms),
-                             ("update_ratios", metrics.update_ratios)):
-            means = np.mean(np.asarray(values)[:steps_done], axis=0)
-            row[name] = {p: float(v) for p, v in zip(paths, means, strict=True)}
+    if record is not None:
+        row["health"] = record.entry(model, params, metrics.health, first_step, good)
     return row
 
 

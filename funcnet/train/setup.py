@@ -158,7 +158,7 @@ class Resumed(NamedTuple):
 
 
 def resume(where, checkpoint_dir, resume_mode, run, epochs, params, state, opt_state,
-           record_gradients) -> Resumed:
+           record) -> Resumed:
     """The newest checkpoint in ``checkpoint_dir``, or a fresh start when there is none.
 
     With ``resume_mode="same_run"`` the checkpoint must have been written by the run
@@ -166,7 +166,7 @@ def resume(where, checkpoint_dir, resume_mode, run, epochs, params, state, opt_s
     way its epoch must not be past ``epochs`` (the total, counting the epochs already
     trained), its history must hold what this call records, and its trees must match
     the ones given (structure, shapes and dtypes)."""
-    fresh = Resumed(params, state, opt_state, history.empty(record_gradients), None, 0, 0)
+    fresh = Resumed(params, state, opt_state, history.empty(record), None, 0, 0)
     steps = [] if checkpoint_dir is None else checkpoint.list_steps(checkpoint_dir)
     if not steps:
         return fresh
@@ -190,7 +190,8 @@ def resume(where, checkpoint_dir, resume_mode, run, epochs, params, state, opt_s
     saved = meta.get("history")
     if not (isinstance(saved, dict) and set(fresh.history) <= set(saved)):
         missing = sorted(set(fresh.history) - set(saved if isinstance(saved, dict) else ()))
-        hint = (" (record_gradients=True needs a run that recorded them from the start)"
+        hint = (" (record=diagnostics.Health(...) needs a run that recorded it from the "
+                "start)"
                 if set(missing) <= set(history.RECORDED_KEYS) else "")
         raise checkpoint.CheckpointError(
             f"{where}: {found} has no history of {missing} in its metadata{hint}; it was "
@@ -198,7 +199,7 @@ def resume(where, checkpoint_dir, resume_mode, run, epochs, params, state, opt_s
     dropped = sorted(set(saved) - set(fresh.history))
     if dropped:
         raise ValueError(f"{where}: {found} has a history of {dropped}; pass "
-                         f"record_gradients=True to go on recording them")
+                         f"record=diagnostics.Health(...) to go on recording it")
     try:
         tree, meta = checkpoint.load(
             path, like={"params": params, "state": state, "opt_state": opt_state})

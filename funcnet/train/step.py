@@ -34,18 +34,15 @@ class StepMetrics(NamedTuple):
         finite: with the guard on, whether the loss and every gradient were finite (if
             not, the step was skipped and params, state and opt_state are returned
             unchanged); ``None`` with the guard off, which computes no flag.
-        grad_norms: ``(L,)`` L2 norm of each leaf's gradient, leaves in
-            ``diagnostics.parameter_paths`` order (``(0,)`` unless recording).
-        update_ratios: ``(L,)`` ``diagnostics.update_ratio_vector`` of the step
-            (``(0,)`` unless recording).
+        health: with ``record=diagnostics.Health(...)``, the step's record (a dict of
+            small arrays, :meth:`~funcnet.diagnostics.Health.measure`); else ``None``.
     """
 
     loss_sum: jax.Array
     correct: jax.Array
     count: jax.Array
     finite: jax.Array | None
-    grad_norms: jax.Array
-    update_ratios: jax.Array
+    health: dict | None = None
 
 
 def _split_batch(batch):
@@ -60,74 +57,69 @@ def _split_batch(batch):
     return tuple(batch)
 
 
-def loss_and_grads(model, loss_fn):
-    """``(params, state, x, y, mask, key) -> ((loss, (new_state, outputs, count)), grads)``.
+def loss_and_grads(model, loss_fn, layer_outputs: bool = False):
+    """``(params, state, x, y, mask, key) -> ((loss, (new_state, outputs, count,
+    layers)), grads)``.
 
     The loss is the mask-weighted mean of ``loss_fn(outputs, y, reduction="none")``.
+    ``layers`` is every layer's output of this same forward pass
+    (``diagnostics.reported_layers`` order) with ``layer_outputs``, else ``None``.
     """
+    apply = (diagnostics.apply_reporting_outputs("fit", model) if layer_outputs
+             else lambda *args, **kw: (*model.apply(*args, **kw), None))
 
     def objective(params, state, x, y, mask, key):
-        outputs, new_state = model.apply(params, state, x, train=True, key=key)
+        outputs, new_state, layers = apply(params, state, x, train=True, key=key)
         count = jnp.sum(mask)
         # max(count, 1): a batch is never all padding, but keep the division safe.
         loss_value = metrics.masked_loss_sum(loss_fn, outputs, y, mask) / jnp.maximum(count, 1)
-        return loss_value, (new_state, outputs, count)
+        return loss_value, (new_state, outputs, count, layers)
 
     return jax.value_and_grad(objective, has_aux=True)
 
 
-def _recorded(grads, updates, params):
-    """Per-leaf gradient norms and update ratios, as ``funcnet.diagnostics`` computes them."""
-    if not jax.tree_util.tree_leaves(params):
-        empty = jnp.zeros((0,), jnp.float32)
-        return empty, empty
-    return (diagnostics.gradient_norm_vector(grads)[0],
-            diagnostics.update_ratio_vector(updates, params)[0])
-
-
 def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
-                record_gradients: bool = False):
-    """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
+                record=None):
+    """The uncompiled update body:
+    ``(params, state, opt_state, x, y, mask, key, active=True, step=0) -> ...``.
 
     Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
     step whose loss or gradients are not finite, or that runs with ``active=False``,
     leaves params, state and opt_state unchanged and reports ``finite=False``; with it
-    off nothing is checked and ``finite`` is ``None``. With ``record_gradients`` on, the
-    metrics carry per-leaf gradient norms and update-to-weight ratios, computed in the
-    same compiled step.
+    off nothing is checked and ``finite`` is ``None``. With ``record`` (a
+    ``diagnostics.Health``), the metrics carry its record of global step ``step``,
+    computed in the same compiled step from the same forward pass.
     """
     loss_fn = losses.get(loss)
     correct_fn = metrics.resolve(loss_fn, accuracy)
-    value_and_grads = loss_and_grads(model, loss_fn)
+    recording = record is not None
+    value_and_grads = loss_and_grads(model, loss_fn, layer_outputs=recording)
 
-    def update(params, state, opt_state, x, y, mask, key, active=True):
-        (loss_value, (new_state, outputs, count)), grads = value_and_grads(
+    def update(params, state, opt_state, x, y, mask, key, active=True, step=0):
+        (loss_value, (new_state, outputs, count, layers)), grads = value_and_grads(
             params, state, x, y, mask, key)
         correct = metrics.masked_correct(correct_fn, outputs, y, mask)
 
         def apply():
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
             # the updates leave the step only when they are recorded
-            kept = updates if record_gradients else None
+            kept = updates if recording else None
             return optax.apply_updates(params, updates), new_state, new_opt_state, kept
 
         if guard:
             ok = all_finite(loss_value, grads) & active
 
             def keep():
-                zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
+                zeros = jax.tree.map(jnp.zeros_like, params) if recording else None
                 return params, state, opt_state, zeros
 
             new_params, new_state, new_opt_state, updates = skip_unless(ok, apply, keep)
         else:
             ok = None
             new_params, new_state, new_opt_state, updates = apply()
-        if record_gradients:
-            grad_norms, update_ratios = _recorded(grads, updates, params)
-        else:
-            grad_norms = update_ratios = jnp.zeros((0,), jnp.float32)
-        step_metrics = StepMetrics(loss_value * count, correct, count, ok, grad_norms,
-                                   update_ratios)
+        health = (record.measure(model, layers, mask, grads, updates, params, step)
+                  if recording else None)
+        step_metrics = StepMetrics(loss_value * count, correct, count, ok, health)
         return new_params, new_state, new_opt_state, step_metrics, grads
 
     return update
