@@ -76,7 +76,8 @@ def targets_fit_model(where: str, model, params, state, x, y, loss_fn, label: st
     out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0],
                          params, state, sample)
     output, name = tuple(out.shape[1:]), metrics.function_name(loss_fn)
-    contract.check_dtype(where, label, y)
+    labels = np.asarray(y)  # fit takes lists as data too
+    contract.check_dtype(where, label, labels)
     if contract.needs_classes() and (not output or output[-1] < 2):
         raise ValueError(
             f"{where}: {name} needs at least 2 class scores per sample on the model "
@@ -84,13 +85,12 @@ def targets_fit_model(where: str, model, params, state, x, y, loss_fn, label: st
             f"0), but the model outputs per-sample shape {output}; give its last layer one "
             f"output per class, or with one logit use binary_cross_entropy_with_logits")
     expected = contract.sample_shape(output)
-    if tuple(np.shape(y)[1:]) != expected:
+    if labels.shape[1:] != expected:
         raise ValueError(
-            f"{where}: {label} has per-sample shape {tuple(np.shape(y)[1:])}, but the model "
+            f"{where}: {label} has per-sample shape {labels.shape[1:]}, but the model "
             f"outputs per-sample shape {output}, for which {name} needs targets of "
             f"per-sample shape {expected}; fix the targets or the model's last layer")
     classes = output[-1] if contract.needs_classes() else None
-    labels = np.asarray(y)
     contract.check_values(where, label, labels, classes, note=(
         f" (the model outputs {classes} class scores per sample; if the labels are right, "
         f"its last layer needs more outputs)" if contract.kind == "classes" else ""))
