@@ -135,32 +135,6 @@ def same_length(where: str, name_a: str, a, name_b: str, b) -> None:
         )
 
 
-def integer_labels(where: str, name: str, labels, num_classes: int | None, *,
-                   ignore: int | None = None) -> None:
-    """Raise unless ``labels`` is an integer array with values in ``[0, num_classes)``
-    or equal to ``ignore`` (a padding id, which may lie outside that range)."""
-    array(where, name, labels)
-    dtype = dtype_of(labels)
-    if not np.issubdtype(dtype, np.integer):
-        raise TypeError(
-            f"{where}: {name} must be integer class indices, got dtype {dtype}; "
-            f"for one-hot or soft targets use softmax_cross_entropy"
-        )
-    if num_classes is not None and is_concrete(labels) and np.size(labels):
-        values = np.asarray(labels)
-        if ignore is not None:
-            values = values[values != ignore]
-            if not values.size:
-                return
-        low, high = values.min(), values.max()
-        if low < 0 or high >= num_classes:
-            bad = int(low) if low < 0 else int(high)
-            padding = "" if ignore is None else f" or the ignore id {ignore}"
-            raise ValueError(
-                f"{where}: {name} must be in [0, {num_classes}){padding}, got a label {bad}"
-            )
-
-
 def prng_key(where: str, name: str, key) -> None:
     """Raise unless ``key`` is one ``jax.random`` key: a typed key (``jax.random.key``)
     of shape ``()``, or a raw ``uint32`` key (``jax.random.PRNGKey``) of shape ``(2,)``

@@ -5,6 +5,14 @@ then reduces over the batch: ``"mean"`` (default), ``"sum"`` or ``"none"`` (the
 ``(N,)`` per-sample vector, used by the training loop to weight a padded last batch).
 The mean of an empty batch is undefined and raises ValueError.
 
+Each loss declares in :data:`TARGETS` what it accepts as targets (a
+``funcnet._targets.Targets`` contract: real numbers, probabilities, distributions or
+class ids). The loss checks that contract itself (dtypes and shapes always, values when
+they are concrete), ``fit`` and ``evaluate`` check it up front against the model's
+output, and inside compiled code a sample that breaks it gets a NaN loss, so a guarded
+step is skipped rather than trained on. Predictions may be floats or integers (computed
+as floats); bools and complex numbers are refused.
+
 ==========================================  =========================================
 name                                        per-sample loss
 ==========================================  =========================================
@@ -29,10 +37,9 @@ import math
 import numbers
 
 import jax.numpy as jnp
-import numpy as np
 
-from funcnet import _checks
-from funcnet._dtypes import at_least_float32
+from funcnet import _checks, _targets
+from funcnet._targets import CLASSES, DISTRIBUTION, PROBABILITIES, REAL, Targets
 from funcnet.activations import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -53,18 +60,15 @@ def _reduce(per_sample, reduction: str, where: str):
     raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _probabilities(where: str, name: str, values) -> None:
-    """Raise ValueError if concrete ``values`` hold a number outside [0, 1] (NaN passes:
-    it propagates to the loss). Traced values (under jit) cannot be inspected."""
-    if _checks.is_concrete(values) and np.size(values):
-        v = np.asarray(values)
-        outside = (v < 0) | (v > 1)
-        if outside.any():
-            index = tuple(int(i) for i in np.argwhere(outside)[0])
-            raise ValueError(
-                f"{where}: {name} must be in [0, 1] (probabilities), got {v[index]} at "
-                f"index {index}"
-            )
+def _checked(where: str, name: str, targets, classes: int | None = None,
+             contract: Targets | None = None):
+    """Check ``targets`` against the loss's contract (``TARGETS[where]`` unless given):
+    the dtype now, the values if concrete. Returns the ``(N,)`` validity flags that
+    :func:`funcnet._targets.poison` needs under ``jit``."""
+    contract = TARGETS[where] if contract is None else contract
+    contract.check_dtype(where, name, targets)
+    contract.check_values(where, name, targets, classes)
+    return contract.valid(targets, classes)
 
 
 def _per_sample_mean(x):
@@ -73,33 +77,27 @@ def _per_sample_mean(x):
     return jnp.mean(x.reshape(x.shape[0], math.prod(x.shape[1:])), axis=1) if x.ndim > 1 else x
 
 
-def _same_shape(where: str, pred_name: str, pred, target_name: str, target) -> None:
-    _checks.array(where, pred_name, pred)
-    _checks.array(where, target_name, target)
-    _checks.min_rank(where, pred_name, pred, 1, "(batch, ...)")
-    _checks.same_length(where, pred_name, pred, target_name, target)
-    if jnp.shape(pred) != jnp.shape(target):
-        raise ValueError(
-            f"{where}: {target_name} must have the shape of {pred_name} "
-            f"{tuple(jnp.shape(pred))}, got {tuple(jnp.shape(target))}"
-        )
-
-
 def mse(predictions, targets, reduction: str = "mean"):
     """Mean squared error: mean((predictions - targets)^2).
 
+    Integer inputs are computed as floats (no integer overflow); bools and complex
+    numbers are refused.
+
     Args:
-        predictions: ``(N, ...)`` float array.
-        targets: same shape as ``predictions``.
+        predictions: ``(N, ...)`` real array.
+        targets: same shape as ``predictions``, real.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` over the batch.
 
     Example:
         >>> mse(jnp.array([[1.0], [3.0]]), jnp.array([[0.0], [1.0]]))
         Array(2.5, dtype=float32)
     """
-    _same_shape("mse", "predictions", predictions, "targets", targets)
-    predictions = at_least_float32(predictions)
-    return _reduce(_per_sample_mean((predictions - targets) ** 2), reduction, "mse")
+    where = "mse"
+    _targets.same_shape(where, "predictions", predictions, "targets", targets)
+    predictions = _targets.scores(where, "predictions", predictions)
+    _checked(where, "targets", targets)
+    targets = _targets.scores(where, "targets", targets)
+    return _reduce(_per_sample_mean((predictions - targets) ** 2), reduction, where)
 
 
 def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
@@ -111,8 +109,9 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
 
     Args:
         logits: ``(N, ...)`` float array.
-        labels: same shape, values in [0, 1] (0/1 or soft labels); a value outside
-            raises ValueError (checked when the labels are concrete).
+        labels: same shape, floats in [0, 1] (0/1 or soft labels); a value outside
+            raises ValueError when the labels are concrete, and makes that sample's
+            loss NaN under ``jit``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Example:
@@ -120,15 +119,14 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
         Array(0.6931472, dtype=float32)
     """
     where = "binary_cross_entropy_with_logits"
-    _same_shape(where, "logits", logits, "labels", labels)
-    _checks.floating_array(where, "labels", labels)
-    _probabilities(where, "labels", labels)
+    _targets.same_shape(where, "logits", logits, "labels", labels)
+    valid = _checked(where, "labels", labels)
     # log(1 + e^z) as logaddexp(0, z): stable, and its gradient is sigmoid(z) at every z,
     # including z = 0 where max(z, 0) + log1p(exp(-|z|)) has two kinks whose jax
     # subgradients do not add up to sigmoid(0).
-    logits = at_least_float32(logits)
+    logits = _targets.scores(where, "logits", logits)
     per_element = jnp.logaddexp(jnp.zeros_like(logits), logits) - logits * labels
-    return _reduce(_per_sample_mean(per_element), reduction, where)
+    return _reduce(_targets.poison(_per_sample_mean(per_element), valid), reduction, where)
 
 
 def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: float = 1e-15):
@@ -141,8 +139,9 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
 
     Args:
         probabilities: ``(N, ...)`` values in [0, 1] (e.g. sigmoid outputs); a value
-            outside raises ValueError (checked when concrete, as is ``labels``).
-        labels: same shape, values in [0, 1].
+            outside raises ValueError when concrete (as does one of ``labels``) and
+            makes that sample's loss NaN under ``jit``: it is never clipped into range.
+        labels: same shape, floats in [0, 1].
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         eps: clipping margin, in (0, 0.5).
 
@@ -151,24 +150,30 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
         Array(0.6931472, dtype=float32)
     """
     where = "binary_cross_entropy"
-    _same_shape(where, "probabilities", probabilities, "labels", labels)
-    _checks.floating_array(where, "labels", labels)
-    _probabilities(where, "probabilities", probabilities)
-    _probabilities(where, "labels", labels)
+    _targets.same_shape(where, "probabilities", probabilities, "labels", labels)
+    TARGETS[where].check_dtype(where, "labels", labels)
+    p = _targets.scores(where, "probabilities", probabilities)
+    # the predictions keep the same contract as the labels: probabilities
+    in_range = _checked(where, "probabilities", p, contract=PROBABILITIES)
+    valid = _checked(where, "labels", labels) & in_range
     if not 0 < eps < 0.5:
         raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
-    p = jnp.clip(at_least_float32(probabilities), eps, 1 - eps)
+    p = jnp.clip(p, eps, 1 - eps)
     per_element = -(labels * jnp.log(p) + (1 - labels) * jnp.log(1 - p))
-    return _reduce(_per_sample_mean(per_element), reduction, where)
+    return _reduce(_targets.poison(_per_sample_mean(per_element), valid), reduction, where)
 
 
 def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
     """Softmax cross-entropy with one-hot or soft targets: -sum_k y_k log softmax(z)_k.
 
     Args:
-        logits: ``(N, K)`` float array.
-        targets: ``(N, K)`` probabilities (one-hot or soft; each row sums to 1); a
-            value outside [0, 1] raises ValueError (checked when concrete).
+        logits: ``(N, K)`` float array, ``K >= 2`` (or ``(N, ..., K)``: the mean over
+            the middle axes).
+        targets: ``(N, K)`` floats, one-hot or soft: each in [0, 1], each row summing
+            to 1 within ``K`` times the eps of their dtype (``funcnet._targets.
+            sum_tolerance``). A row that does not raises ValueError when concrete and
+            makes that sample's loss NaN under ``jit`` (where the sum itself rounds,
+            beyond twice that tolerance).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Example:
@@ -186,10 +191,10 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
             f"{tuple(jnp.shape(logits))}, got {tuple(jnp.shape(targets))}; for integer "
             f"class labels use softmax_cross_entropy_with_integer_labels"
         )
-    _checks.floating_array(where, "targets", targets)
-    _probabilities(where, "targets", targets)
-    per_sample = -jnp.sum(targets * log_softmax(at_least_float32(logits)), axis=-1)
-    return _reduce(_per_sample_mean(per_sample), reduction, where)
+    _targets.class_count(where, logits)
+    valid = _checked(where, "targets", targets)
+    per_sample = -jnp.sum(targets * log_softmax(_targets.scores(where, "logits", logits)), axis=-1)
+    return _reduce(_targets.poison(_per_sample_mean(per_sample), valid), reduction, where)
 
 
 def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "mean", *,
@@ -205,10 +210,11 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
     ``evaluate`` refuse such samples up front, since their means are over samples.
 
     Args:
-        logits: ``(N, K)`` float array, or ``(N, T, K)`` (any ``(N, ..., K)``).
+        logits: ``(N, K)`` float array, or ``(N, T, K)`` (any ``(N, ..., K)``); ``K >= 2``.
         labels: ``logits.shape[:-1]`` integer array with values in ``[0, K)`` or equal
-            to ``ignore`` (checked when the labels are concrete; under ``jit`` they
-            cannot be inspected, and ``funcnet.fit`` checks them before training).
+            to ``ignore`` (checked when the labels are concrete; under ``jit`` a
+            sample with a label out of range gets a NaN loss, never another class's,
+            and ``funcnet.fit`` checks the labels before training).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         ignore: the padding label id, or ``None`` (every step counts). It may lie
             outside ``[0, K)``. To train with it, pass ``loss=sequence_cross_entropy(
@@ -233,12 +239,21 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
             f"{where}: labels must have shape {tuple(jnp.shape(logits)[:-1])} (one integer "
             f"per row of logits), got {tuple(jnp.shape(labels))}"
         )
+    classes = _targets.class_count(where, logits)
     if ignore is not None:
         return _integer_labels_ignoring(where, logits, labels, reduction, ignore)
-    _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1])
-    log_p = log_softmax(at_least_float32(logits))
-    per_sample = -jnp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
-    return _reduce(_per_sample_mean(per_sample), reduction, where)
+    valid = _checked(where, "labels", labels, classes)
+    nll = _label_nll(where, logits, labels, classes)
+    return _reduce(_targets.poison(_per_sample_mean(nll), valid), reduction, where)
+
+
+def _label_nll(where, logits, labels, classes):
+    """``-log softmax(logits)[label]`` per step; 0 where the label is out of range (the
+    caller poisons those samples): a gather there would read another class (-1 is the
+    last) or NaN."""
+    log_p = log_softmax(_targets.scores(where, "logits", logits))
+    safe = jnp.where((labels >= 0) & (labels < classes), labels, 0)
+    return -jnp.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0]
 
 
 def _ignore_id(where: str, ignore) -> int:
@@ -251,17 +266,18 @@ def _ignore_id(where: str, ignore) -> int:
 def _integer_labels_ignoring(where, logits, labels, reduction, ignore):
     """The integer-label loss where steps labelled ``ignore`` count for nothing."""
     ignore = _ignore_id(where, ignore)
-    _checks.integer_labels(where, "labels", labels, jnp.shape(logits)[-1], ignore=ignore)
+    classes = jnp.shape(logits)[-1]
+    valid = _checked(where, "labels", labels, classes, dataclasses.replace(CLASSES,
+                                                                          ignore=ignore))
     if reduction not in REDUCTIONS:
         raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    log_p = log_softmax(at_least_float32(logits))
     n = jnp.shape(labels)[0]
     real = (labels != ignore).reshape(n, math.prod(jnp.shape(labels)[1:]))
-    # an ignored step may hold an id outside [0, K): gather at 0 there, then drop it
-    safe = jnp.where(labels != ignore, labels, 0)
-    nll = -jnp.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0].reshape(real.shape)
-    steps = jnp.sum(real, axis=1).astype(log_p.dtype)
-    per_sample = jnp.sum(jnp.where(real, nll, 0), axis=1) / jnp.maximum(steps, 1)
+    # an ignored step may hold an id outside [0, K): its loss is dropped here
+    nll = _label_nll(where, logits, labels, classes).reshape(real.shape)
+    steps = jnp.sum(real, axis=1).astype(nll.dtype)
+    per_sample = _targets.poison(
+        jnp.sum(jnp.where(real, nll, 0), axis=1) / jnp.maximum(steps, 1), valid)
     if reduction != "mean":
         return _reduce(per_sample, reduction, where)
     if n == 0:
@@ -331,6 +347,15 @@ def integer_label_loss(loss_fn) -> SequenceCrossEntropy | None:
     return None
 
 
+#: Each loss's target contract, declared once: the loss, ``fit`` and ``evaluate`` check it.
+TARGETS = {
+    "mse": REAL,
+    "binary_cross_entropy_with_logits": PROBABILITIES,
+    "binary_cross_entropy": PROBABILITIES,
+    "softmax_cross_entropy": DISTRIBUTION,
+    "softmax_cross_entropy_with_integer_labels": CLASSES,
+}
+
 LOSSES = {
     "mse": mse,
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
@@ -347,3 +372,20 @@ def get(loss):
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
     return LOSSES[loss]
+
+
+def targets_of(loss_fn) -> Targets | None:
+    """The target contract of ``loss_fn`` if it is a built-in loss (also as
+    ``sequence_cross_entropy(...)`` or a ``functools.partial`` binding only keywords),
+    else ``None``: a loss of your own checks its targets itself.
+
+    Example:
+        >>> targets_of(mse).kind, targets_of(sequence_cross_entropy(ignore=-1)).ignore
+        ('real', -1)
+    """
+    integer = integer_label_loss(loss_fn)
+    if integer is not None:
+        return dataclasses.replace(CLASSES, ignore=integer.ignore)
+    if isinstance(loss_fn, functools.partial) and not loss_fn.args:
+        loss_fn = loss_fn.func
+    return next((TARGETS[name] for name, f in LOSSES.items() if f is loss_fn), None)

@@ -65,9 +65,10 @@ def make_targets(loss, rng, shape):
 def mlp_cases(draw, max_depth=6, max_width=64, max_batch=32, max_in=16):
     """(model, params, state, x, targets, loss) for a random funcnet MLP, all float64.
 
-    Depth 1..max_depth Dense layers of widths 1..max_width (the last 1..8), each followed
-    by a drawn activation (leaky_relu with a drawn slope; softmax and log_softmax too),
-    a drawn loss with a final activation that suits it, batch 1..max_batch.
+    Depth 1..max_depth Dense layers of widths 1..max_width (the last 1..8, 2..8 before a
+    softmax loss), each followed by a drawn activation (leaky_relu with a drawn slope;
+    softmax and log_softmax too), a drawn loss with a final activation that suits it,
+    batch 1..max_batch.
     """
     depth = draw(st.integers(1, max_depth))
     loss = draw(st.sampled_from(LOSS_NAMES))
@@ -77,7 +78,9 @@ def mlp_cases(draw, max_depth=6, max_width=64, max_batch=32, max_in=16):
     layers = []
     for i in range(depth):
         last = i == depth - 1
-        width = draw(st.integers(1, 8 if last else max_width))
+        # a softmax needs two classes (over one, its loss is always 0 and is refused)
+        softmax = last and loss.startswith("softmax")
+        width = draw(st.integers(2 if softmax else 1, 8 if last else max_width))
         layers.append(fn.Dense(width, use_bias=draw(st.booleans()), param_dtype=jnp.float64))
         name = draw(st.sampled_from(FINAL_ACTIVATIONS[loss] if last else ACTIVATION_NAMES))
         if name is not None:

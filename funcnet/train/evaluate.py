@@ -121,7 +121,7 @@ def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_intege
     x, y = inputs.xy_pair("evaluate", data, "data", unit="rows")
     inputs.model_input("evaluate", model, x, "data x")
     x, y = jnp.asarray(x), jnp.asarray(y)
-    inputs.labels_in_range("evaluate", model, params, state, x, y, losses.get(loss), "y")
+    inputs.targets_fit_model("evaluate", model, params, state, x, y, losses.get(loss), "y")
     batch_size = min(_checks.positive_int("evaluate", "batch_size", batch_size), x.shape[0])
     result = make_evaluator(model, loss, batch_size, accuracy)(params, state, x, y)
     return {k: float(v) for k, v in result.items()}

@@ -7,6 +7,7 @@ import numpy as np
 
 from funcnet import _checks
 from funcnet import losses as _losses
+from funcnet.train import metrics
 
 
 def xy_pair(where: str, data, name: str, *, prefix: str = "", unit: str = "samples",
@@ -66,29 +67,49 @@ def model_input(where: str, model, x, name: str) -> None:
         model.check_input(f"{where}: {name}", np.asarray(x))
 
 
-def labels_in_range(where: str, model, params, state, x, y, loss_fn, label: str) -> None:
-    """For integer-label cross-entropy, check ``y`` against the model's class count.
+def targets_fit_model(where: str, model, params, state, x, y, loss_fn, label: str) -> None:
+    """Check ``y`` against the target contract of a built-in ``loss_fn`` and the model.
 
-    Under ``jit`` the loss cannot inspect its labels, so callers check them up front;
-    the class count comes from the model's output shape (abstract evaluation, no FLOPs).
-    With an ``ignore`` id (``sequence_cross_entropy``) that id is allowed anywhere, even
-    outside ``[0, classes)``, but a sample whose every step is ignored is refused: the
-    reported loss and accuracy are means over samples, and it would count as one with
-    nothing in it.
+    The loss cannot read traced targets, so ``fit`` and ``evaluate`` check them here, up
+    front, with the one contract the loss itself checks (``funcnet.losses.TARGETS``):
+    dtype, per-sample shape against the model's output (abstract evaluation, no FLOPs),
+    and values (probabilities in [0, 1], rows of a distribution summing to 1, class ids
+    in ``[0, K)`` where ``K`` is the model's output width). A mismatch names the
+    model's output too, since either side may be the one that is wrong. With an
+    ``ignore`` id (``sequence_cross_entropy``) a sample whose every step is ignored is
+    refused: the reported loss and accuracy are means over samples, and it would count
+    as one with nothing in it. A loss of your own checks its targets itself.
     """
-    integer = _losses.integer_label_loss(loss_fn)
-    if integer is None:
+    contract = _losses.targets_of(loss_fn)
+    if contract is None:
         return
     sample = jax.ShapeDtypeStruct((1, *np.shape(x)[1:]), _checks.dtype_of(x))
     out = jax.eval_shape(lambda p, s, xx: model.apply(p, s, xx, train=False)[0],
                          params, state, sample)
-    labels = np.asarray(y)
-    _checks.integer_labels(where, label, labels, out.shape[-1], ignore=integer.ignore)
-    if integer.ignore is not None and labels.size:
-        empty = np.all(labels.reshape(labels.shape[0], -1) == integer.ignore, axis=1)
+    output, name = tuple(out.shape[1:]), metrics.function_name(loss_fn)
+    labels = np.asarray(y)  # fit takes lists as data too
+    contract.check_dtype(where, label, labels)
+    if contract.needs_classes() and (not output or output[-1] < 2):
+        raise ValueError(
+            f"{where}: {name} needs at least 2 class scores per sample on the model "
+            f"output's last axis (a softmax over one class is always 1: the loss would be "
+            f"0), but the model outputs per-sample shape {output}; give its last layer one "
+            f"output per class, or with one logit use binary_cross_entropy_with_logits")
+    expected = contract.sample_shape(output)
+    if labels.shape[1:] != expected:
+        raise ValueError(
+            f"{where}: {label} has per-sample shape {labels.shape[1:]}, but the model "
+            f"outputs per-sample shape {output}, for which {name} needs targets of "
+            f"per-sample shape {expected}; fix the targets or the model's last layer")
+    classes = output[-1] if contract.needs_classes() else None
+    contract.check_values(where, label, labels, classes, note=(
+        f" (the model outputs {classes} class scores per sample; if the labels are right, "
+        f"its last layer needs more outputs)" if contract.kind == "classes" else ""))
+    if contract.ignore is not None and labels.size:
+        empty = np.all(labels.reshape(labels.shape[0], -1) == contract.ignore, axis=1)
         if empty.any():
             raise ValueError(
                 f"{where}: {label} has {int(empty.sum())} sample(s) whose every step is "
-                f"the ignore id {integer.ignore}, first at row {int(np.argmax(empty))}; "
+                f"the ignore id {contract.ignore}, first at row {int(np.argmax(empty))}; "
                 f"a sample needs at least one real label, so drop those rows"
             )

@@ -98,20 +98,61 @@ def resolve(loss_fn, accuracy="auto"):
     return for_loss(loss_fn) if accuracy == "auto" else accuracy
 
 
+def function_name(fn) -> str:
+    """What messages call ``fn``: its ``__name__``, else (a partial, a callable object)
+    the name of what it wraps or its type."""
+    name = getattr(fn, "__name__", None)
+    if name is None and isinstance(fn, functools.partial):
+        return f"partial({function_name(fn.func)})"
+    return name or type(fn).__name__
+
+
+def _weights(mask):
+    """``mask`` after checking it is a ``(B,)`` vector; returns ``B``."""
+    if jnp.ndim(mask) != 1:
+        raise ValueError(
+            f"the batch mask must be a (batch,) vector of sample weights, got shape "
+            f"{tuple(jnp.shape(mask))}; pass one weight per sample, e.g. mask.reshape(-1)")
+    return jnp.shape(mask)[0]
+
+
+def one_per_sample(what: str, value, batch: int, fix: str) -> None:
+    """Raise ValueError unless ``value`` has shape exactly ``(batch,)``: a per-sample
+    vector of another shape would broadcast against the ``(B,)`` mask into a wrong
+    mean (``(B, 1) * (B,)`` is ``(B, B)``). Free under ``jit`` (shapes are static)."""
+    if jnp.shape(value) != (batch,):
+        raise ValueError(
+            f"{what} must return one value per sample, shape ({batch},), got shape "
+            f"{tuple(jnp.shape(value))}; {fix}")
+
+
 def masked_loss_sum(loss_fn, outputs, targets, mask):
     """``sum_i mask_i * loss_i``: the loss of the real samples of a padded batch.
 
     Args:
-        loss_fn: a loss taking ``reduction="none"``, returning ``(B,)``.
+        loss_fn: a loss taking ``reduction="none"``, returning ``(B,)`` (any other
+            shape raises ValueError, naming the loss and the shape it returned).
         outputs: ``(B, ...)`` model outputs.
         targets: ``(B, ...)`` labels or targets.
         mask: ``(B,)`` sample weights (1 real, 0 padding).
+
+    Example:
+        >>> float(masked_loss_sum(mse, jnp.ones((3, 2)), jnp.zeros((3, 2)),
+        ...                       jnp.array([1.0, 1.0, 0.0])))
+        2.0
     """
-    return jnp.sum(loss_fn(outputs, targets, reduction="none") * mask)
+    batch = _weights(mask)
+    per_sample = loss_fn(outputs, targets, reduction="none")
+    one_per_sample(f"the loss {function_name(loss_fn)}(outputs, targets, reduction='none')",
+                   per_sample, batch, "average or sum every other axis inside the loss")
+    return jnp.sum(per_sample * mask)
 
 
 def masked_correct(correct_fn, outputs, targets, mask):
     """``sum_i mask_i * correct_i``, or 0 when ``correct_fn`` is ``None``.
+
+    ``correct_fn(outputs, targets)`` must return ``(B,)``; any other shape raises
+    ValueError naming the function and the shape it returned.
 
     Example:
         >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
@@ -121,4 +162,8 @@ def masked_correct(correct_fn, outputs, targets, mask):
     """
     if correct_fn is None:
         return jnp.zeros((), jnp.float32)
-    return jnp.sum(correct_fn(outputs, targets) * mask)
+    batch = _weights(mask)
+    correct = correct_fn(outputs, targets)
+    one_per_sample(f"the accuracy function {function_name(correct_fn)}(outputs, targets)",
+                   correct, batch, "give 1.0 (right) or 0.0 (wrong) for each sample")
+    return jnp.sum(correct * mask)

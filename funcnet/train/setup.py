@@ -64,7 +64,7 @@ def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, b
         raise ValueError(f"{where}: mode must be 'auto', 'scan' or 'loop', got {mode!r}")
     loss_fn = losses.get(loss)
     inputs.model_input(where, model, x, "train_data x")
-    inputs.labels_in_range(where, model, params, state, x, y, loss_fn, "train_data y")
+    inputs.targets_fit_model(where, model, params, state, x, y, loss_fn, "train_data y")
     if eval_data is not None:
         x_eval, y_eval = inputs.xy_pair(where, eval_data, "eval_data", prefix="eval_data ",
                                         finite=True)
@@ -74,8 +74,8 @@ def check_arguments(where, model, optimizer, train_data, eval_data, *, epochs, b
                 f"train_data x, got {np.shape(x_eval)[1:]}"
             )
         inputs.model_input(where, model, x_eval, "eval_data x")
-        inputs.labels_in_range(where, model, params, state, x_eval, y_eval, loss_fn,
-                               "eval_data y")
+        inputs.targets_fit_model(where, model, params, state, x_eval, y_eval, loss_fn,
+                                 "eval_data y")
         eval_data = (x_eval, y_eval)
     return FitData(x, y, eval_data, loss_fn)
 

@@ -51,10 +51,22 @@ def _split_batch(batch):
             f"step: batch must be a tuple (x, y) or (x, y, mask), got {type(batch).__name__}"
             + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
         )
+    x, y = batch[:2]
+    _checks.min_rank("step", "batch x", x, 1, "(batch, ...)")
+    _checks.same_length("step", "batch x", x, "batch y", y)
     if len(batch) == 2:
-        x, y = batch
         return x, y, jnp.ones((jnp.shape(x)[0],), jnp.float32)
-    return tuple(batch)
+    mask = batch[2]
+    # a (B, 1) mask would broadcast a (B,) per-sample loss into (B, B)
+    if jnp.shape(mask) != jnp.shape(x)[:1]:
+        raise ValueError(
+            f"step: batch mask must be a vector of one weight per sample, shape "
+            f"{tuple(jnp.shape(x)[:1])} (x is {tuple(jnp.shape(x))}), got shape "
+            f"{tuple(jnp.shape(mask))}")
+    if jnp.issubdtype(_checks.dtype_of(mask), jnp.complexfloating):
+        raise TypeError(f"step: batch mask must hold real sample weights, got dtype "
+                        f"{_checks.dtype_of(mask)}")
+    return x, y, mask
 
 
 def loss_and_grads(model, loss_fn, layer_outputs: bool = False):
