@@ -1,11 +1,11 @@
 """A scalar autograd engine: every operation records how to send gradient back.
 
 Each :class:`Value` holds a number, its gradient, the values it was computed from and
-a ``_backward`` closure applying the local derivative (the table of local derivatives
-is the docstrings of the operations: ``exp``, ``log``, ``sin``, ``cos``, ``tanh``, ...). :meth:`Value.backward` orders
-the graph without recursion and walks it from the output back. A node used twice
-(``b`` in ``(a + b) * (b + c)``) receives gradient along both paths, which is why
-every ``_backward`` adds into ``.grad`` with ``+=`` instead of assigning.
+a ``_backward`` closure applying the local derivative (each operation's docstring is
+its row of the derivative table: ``exp``, ``log``, ``sin``, ``cos``, ``tanh``, ...).
+:meth:`Value.backward` orders the graph without recursion and walks it from the output
+back. A node used twice (``b`` in ``(a + b) * (b + c)``) receives gradient along both
+paths, which is why every ``_backward`` adds into ``.grad`` with ``+=`` instead of assigning.
 """
 
 from __future__ import annotations
