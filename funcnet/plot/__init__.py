@@ -18,6 +18,7 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``weight_histograms``      one histogram per parameter leaf (keystr paths)
 ``activation_histograms``  one histogram per layer output, with the zero fraction
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
+``network_diagram``        a dense network's layers of units and (trained) weights
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
 ``save``                   write a figure (PNG by default), creating parent folders
 ========================== =============================================================
@@ -49,6 +50,7 @@ _SOURCES = {
     "weight_histograms": "_histograms",
     "activation_histograms": "_histograms",
     "expression_graph": "_graph",
+    "network_diagram": "_network",
     "attention_maps": "_attention",
     "save": "_figures",
 }
@@ -65,6 +67,7 @@ __all__ = [
     "gradients_through_time",
     "image_grid",
     "loss_curves",
+    "network_diagram",
     "optimizer_paths",
     "save",
     "weight_histograms",
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     from funcnet.plot._figures import save
     from funcnet.plot._graph import expression_graph
     from funcnet.plot._histograms import activation_histograms, weight_histograms
+    from funcnet.plot._network import network_diagram
     from funcnet.plot._surfaces import decision_boundary, gradient_field, optimizer_paths
     from funcnet.plot._through_time import gradients_through_time
 
