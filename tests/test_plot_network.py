@@ -24,6 +24,12 @@ def test_network_diagram_draws_every_unit_and_weight():
     assert {t.get_text() for t in ax.texts} >= {"x1", "h3", "y", "in", "hidden", "out"}
 
 
+def test_network_diagram_writes_weight_labels_on_their_edges():
+    fig = plot.network_diagram([1, 2], weight_labels=[[["w1", ""]]])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("w1") == 1 and "" not in texts[:1]
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"layer_sizes": [3]}, r"layer_sizes must be a list of at least two integers >= 1"),
     ({"layer_sizes": [2, 0]}, r"layer_sizes must be a list .* got \[2, 0\]"),
@@ -33,7 +39,10 @@ def test_network_diagram_draws_every_unit_and_weight():
     ({"layer_sizes": [2, 1], "weights": [np.ones((1, 2))]},
      r"weights must be 1 arrays of shapes \[\(2, 1\)\] .* got \[\(1, 2\)\]"),
     ({"layer_sizes": [2, 1], "weights": [np.full((2, 1), np.nan)]}, r"weights must be finite"),
-], ids=["one-layer", "zero-units", "too-wide", "names", "labels", "weight-shape", "nan"])
+    ({"layer_sizes": [2, 1], "weight_labels": [["w1", "w2"]]},
+     r"weight_labels must be 1 nested lists of strings of shapes \[\(2, 1\)\]"),
+], ids=["one-layer", "zero-units", "too-wide", "names", "labels", "weight-shape", "nan",
+        "weight-labels"])
 def test_network_diagram_bad_input(kwargs, match):
     sizes = kwargs.pop("layer_sizes")
     with pytest.raises(ValueError, match=match):

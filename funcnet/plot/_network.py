@@ -48,8 +48,21 @@ def _weights(where: str, weights, sizes: list[int]) -> list[np.ndarray] | None:
     return arrays
 
 
+def _weight_labels(where: str, labels, sizes: list[int]) -> list[np.ndarray] | None:
+    if labels is None:
+        return None
+    shapes = [(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    arrays = [np.asarray(row, dtype=object) for row in labels]
+    if [a.shape for a in arrays] != shapes or not all(
+            isinstance(t, str) for a in arrays for t in a.ravel()):
+        raise ValueError(f"{where}: weight_labels must be {len(shapes)} nested lists of "
+                         f"strings of shapes {shapes} (in, out), got shapes "
+                         f"{[a.shape for a in arrays]}")
+    return arrays
+
+
 def network_diagram(layer_sizes, *, layer_names=None, unit_labels=None, weights=None,
-                    ax=None, title: str | None = None):
+                    weight_labels=None, ax=None, title: str | None = None):
     """Draw a dense network: one column of units per layer, an edge per weight.
 
     With ``weights`` the edges show the trained network: width grows with ``|w|``,
@@ -62,6 +75,8 @@ def network_diagram(layer_sizes, *, layer_names=None, unit_labels=None, weights=
         unit_labels: one list of strings per layer, a label inside each unit.
         weights: optional list of ``(in, out)`` arrays, one per pair of layers
             (funcnet's ``params[...]["w"]``).
+        weight_labels: optional list of ``(in, out)`` nested lists of strings, one per
+            pair of layers, written on the edges (``""`` for none).
         ax: an Axes to draw into (default: a new figure).
         title: title above the diagram.
 
@@ -80,6 +95,7 @@ def network_diagram(layer_sizes, *, layer_names=None, unit_labels=None, weights=
         for i, (row, n) in enumerate(zip(_list_of_rows(where, unit_labels, len(sizes)), sizes,
                                          strict=True))]
     arrays = _weights(where, weights, sizes)
+    edge_text = _weight_labels(where, weight_labels, sizes)
     fig, ax = figure_and_axes(where, ax, (1.8 * len(sizes) + 1, 0.8 * max(sizes) + 1.4))
     ys = [np.arange(n)[::-1] - (n - 1) / 2 for n in sizes]
     scale = max((np.abs(w).max() for w in arrays), default=0.0) if arrays else 0.0
@@ -93,13 +109,17 @@ def network_diagram(layer_sizes, *, layer_names=None, unit_labels=None, weights=
                     style = {"color": "tab:blue" if w >= 0 else "tab:red",
                              "linewidth": 0.3 + 3.5 * abs(w) / scale if scale else 0.3}
                 ax.plot([2 * i + _R, 2 * (i + 1) - _R], [ya, yb], zorder=1, **style)
+                if edge_text is not None and edge_text[i][a, b]:
+                    ax.text(2 * i + 1, (ya + yb) / 2 + 0.12, edge_text[i][a, b], ha="center",
+                            va="bottom", fontsize=8, color="darkblue", zorder=3)
     for i, column in enumerate(ys):
         color = "#cfe3f7" if i == 0 else ("#f4b6b0" if i == len(sizes) - 1 else "#d5efd0")
         for j, y in enumerate(column):
             ax.add_patch(Circle((2 * i, y), _R, facecolor=color, edgecolor="0.3", zorder=2))
             ax.text(2 * i, y, labels[i][j], ha="center", va="center", fontsize=9, zorder=3)
-        ax.text(2 * i, column.min() - 0.75, names[i], ha="center", va="top", fontsize=9)
     half = max(sizes) / 2
+    for i, name in enumerate(names):  # one baseline for every caption
+        ax.text(2 * i, -half - 0.25, name, ha="center", va="top", fontsize=9)
     ax.set_xlim(-0.8, 2 * (len(sizes) - 1) + 0.8)
     ax.set_ylim(-half - 1.1, half + 0.2)
     ax.set_aspect("equal")
