@@ -1,6 +1,6 @@
-"""Lesson 002's reference solutions: what a learner's lessons/exercises/lesson_002.py becomes."""
+"""Lesson 002's reference solutions, in plain NumPy (check them: python -m lessons check 2
+--solutions)."""
 
-from __future__ import annotations
 
 import numpy as np
 

@@ -1,6 +1,6 @@
-"""Lesson 003's reference solutions: what a learner's lessons/exercises/lesson_003.py becomes."""
+"""Lesson 003's reference solutions, in plain NumPy (check them: python -m lessons check 3
+--solutions)."""
 
-from __future__ import annotations
 
 import numpy as np
 
