@@ -1,7 +1,6 @@
 """Lesson 002's reference solutions, in plain NumPy (check them: python -m lessons check 2
 --solutions)."""
 
-
 import numpy as np
 
 

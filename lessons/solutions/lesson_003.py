@@ -1,7 +1,6 @@
 """Lesson 003's reference solutions, in plain NumPy (check them: python -m lessons check 3
 --solutions)."""
 
-
 import numpy as np
 
 

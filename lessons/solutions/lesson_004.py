@@ -1,7 +1,6 @@
 """Lesson 004's reference solutions, in plain NumPy (check them: python -m lessons check 4
 --solutions)."""
 
-
 import numpy as np
 
 
