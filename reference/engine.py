@@ -1,10 +1,11 @@
 """A scalar autograd engine: every operation records how to send gradient back.
 
 Each :class:`Value` holds a number, its gradient, the values it was computed from and
-a ``_backward`` closure applying the local derivative. :meth:`Value.backward` orders
-the graph without recursion and walks it from the output back. A node used twice
-(``b`` in ``(a + b) * (b + c)``) receives gradient along both paths, which is why
-every ``_backward`` adds into ``.grad`` with ``+=`` instead of assigning.
+a ``_backward`` closure applying the local derivative (each operation's docstring is
+its row of the derivative table: ``exp``, ``log``, ``sin``, ``cos``, ``tanh``, ...).
+:meth:`Value.backward` orders the graph without recursion and walks it from the output
+back. A node used twice (``b`` in ``(a + b) * (b + c)``) receives gradient along both
+paths, which is why every ``_backward`` adds into ``.grad`` with ``+=`` instead of assigning.
 """
 
 from __future__ import annotations
@@ -89,6 +90,30 @@ class Value:
         if self.data <= 0:
             raise ValueError(f"Value.log: input must be > 0, got {self.data}")
         return self._unary(math.log(self.data), 1.0 / self.data, "log")
+
+    def sin(self):
+        """sin x; d/dx = cos x.
+
+        Example:
+            >>> x = Value(0.0)
+            >>> y = x.sin()
+            >>> y.backward()
+            >>> (y.data, x.grad)
+            (0.0, 1.0)
+        """
+        return self._unary(math.sin(self.data), math.cos(self.data), "sin")
+
+    def cos(self):
+        """cos x; d/dx = -sin x.
+
+        Example:
+            >>> x = Value(0.0)
+            >>> y = x.cos()
+            >>> y.backward()
+            >>> (y.data, x.grad)
+            (1.0, 0.0)
+        """
+        return self._unary(math.cos(self.data), -math.sin(self.data), "cos")
 
     def tanh(self):
         """tanh x; d/dx = 1 - tanh(x)^2."""

@@ -29,6 +29,8 @@ OPS = {
     "exp": lambda a, b, c, lib: lib.exp(lib.tanh(a)),
     "log": lambda a, b, c, lib: lib.log(1 + a**2),
     "tanh": lambda a, b, c, lib: lib.tanh(a),
+    "sin": lambda a, b, c, lib: lib.sin(a),
+    "cos": lambda a, b, c, lib: lib.cos(a),
     "relu": lambda a, b, c, lib: lib.relu(a),
     "sigmoid": lambda a, b, c, lib: lib.sigmoid(a),
     "square": lambda a, b, c, lib: a**2,
@@ -48,6 +50,8 @@ class ValueLib:
     exp = staticmethod(lambda v: v.exp())
     log = staticmethod(lambda v: v.log())
     tanh = staticmethod(lambda v: v.tanh())
+    sin = staticmethod(lambda v: v.sin())
+    cos = staticmethod(lambda v: v.cos())
     relu = staticmethod(lambda v: v.relu())
     sigmoid = staticmethod(lambda v: v.sigmoid())
 
@@ -56,6 +60,8 @@ class JaxLib:
     exp = staticmethod(jnp.exp)
     log = staticmethod(jnp.log)
     tanh = staticmethod(jnp.tanh)
+    sin = staticmethod(jnp.sin)
+    cos = staticmethod(jnp.cos)
     # The engine's convention: relu'(0) = 0 (jnp.maximum would give 0.5 at a tie).
     relu = staticmethod(lambda v: jnp.where(v > 0, v, 0.0))
     sigmoid = staticmethod(jax.nn.sigmoid)

@@ -20,6 +20,7 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``training_health``        ``fit(record=Health())``'s dashboard: distributions, saturated
                            and dead units, gradient:data and update:data ratios per layer
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
+``network_diagram``        a dense network's layers of units and (trained) weights
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
 ``matrices``               heatmaps of small matrices (W beside dW, a dropout mask), signed
 ``layer_panels``           per-layer quantities side by side (gradient, activation, weight)
@@ -54,6 +55,7 @@ _SOURCES = {
     "weight_histograms": "_histograms",
     "activation_histograms": "_histograms",
     "expression_graph": "_graph",
+    "network_diagram": "_network",
     "attention_maps": "_attention",
     "training_health": "_health",
     "matrices": "_panels",
@@ -77,6 +79,7 @@ __all__ = [
     "layer_panels",
     "loss_curves",
     "matrices",
+    "network_diagram",
     "optimizer_paths",
     "save",
     "training_health",
@@ -91,6 +94,7 @@ if TYPE_CHECKING:
     from funcnet.plot._graph import expression_graph
     from funcnet.plot._health import training_health
     from funcnet.plot._histograms import activation_histograms, weight_histograms
+    from funcnet.plot._network import network_diagram
     from funcnet.plot._panels import gradient_check, layer_panels, matrices
     from funcnet.plot._surfaces import decision_boundary, gradient_field, optimizer_paths
     from funcnet.plot._through_time import gradients_through_time
