@@ -123,6 +123,25 @@ def unit_interval(where: str, name: str, value, *, closed_right: bool = False,
     return value
 
 
+def clip_margin(where: str, name: str, value, dtype) -> float:
+    """Return ``value`` after checking it is in (0, 0.5) and that, in ``dtype`` (where a
+    probability is clipped to ``[value, 1 - value]``), ``value`` stays > 0 and
+    ``1 - value`` stays < 1, so both logs of the clipped probability are finite."""
+    value = real_number(where, name, value)
+    if not 0 < value < 0.5:
+        raise ValueError(f"{where}: {name} must be in (0, 0.5), got {value!r}")
+    role = "the dtype the loss computes in"
+    survives_rounding(where, name, value, dtype, role=role)
+    if _rounded(1 - value, dtype) >= 1:
+        smallest = float(np.finfo(dtype).epsneg)
+        raise ValueError(
+            f"{where}: 1 - {name} must stay < 1 in {np.dtype(dtype).name} ({role}), got "
+            f"{name}={value!r}, so a probability of 1 is not clipped and log(1 - p) is "
+            f"-inf; use {name} >= {smallest:.4g} there"
+        )
+    return value
+
+
 def dtype_of(x) -> np.dtype:
     """The dtype of an array-like, without converting a jax array to NumPy."""
     dtype = getattr(x, "dtype", None)

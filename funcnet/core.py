@@ -263,7 +263,10 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
         )
     for hp, value in hyperparameters.items():
         if hp == "negative_slope":
-            _checks.real_number(f"Activation({name!r})", "negative_slope", value)
+            _checks.survives_rounding(
+                f"Activation({name!r})", "negative_slope",
+                _checks.real_number(f"Activation({name!r})", "negative_slope", value),
+                may_vanish=True)
         if hp == "axis" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise TypeError(f"Activation({name!r}): axis must be an int, "
                             f"got {type(value).__name__}")

@@ -229,7 +229,9 @@ def _recurrent(kind: str, hidden, *, return_sequences, initial_state, w_x_init, 
     if initial_state not in ("zeros", "learned"):
         raise ValueError(f"{where}: initial_state must be 'zeros' or 'learned', "
                          f"got {initial_state!r}")
-    forget_bias = _checks.real_number(where, "forget_bias", forget_bias)
+    forget_bias = _checks.survives_rounding(
+        where, "forget_bias", _checks.real_number(where, "forget_bias", forget_bias),
+        may_vanish=True)
     w_x_fn = initializers.get(w_x_init)
     w_h_fn = _orthogonal_per_gate if w_h_init == "orthogonal" else initializers.get(w_h_init)
     gates = GATES[kind]
