@@ -323,10 +323,15 @@ def layer_params(where: str, params, shapes: Mapping, *, name: str = "params",
                 f"imaginary parts (cast it, e.g. .astype(jnp.float32))"
             )
         got = tuple(leaf.shape)
+        # sizes are learned only from a leaf that fits, so the message never quotes the
+        # bad leaf back as the expected shape
+        trial = dict(found)
         ok = len(got) == len(shape) and all(
-            (found.setdefault(d, g) if isinstance(d, str) else d) == g
+            (trial.setdefault(d, g) if isinstance(d, str) else d) == g
             for d, g in zip(shape, got, strict=True))
-        if not ok:
+        if ok:
+            found = trial
+        else:
             raise ValueError(
                 f"{where}: {name}[{key!r}] must have shape {_shape_text(shape, found)}, got "
                 f"{got}; these {name} do not fit this layer's configuration (were they made "

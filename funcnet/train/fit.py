@@ -184,8 +184,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         history.append(history_, row)
         if good < nb:
             inputs = step_inputs(data, key, epoch, n, batch_size, layout.padded_size, good)
-            paths = non_finite_paths(step.loss_and_grads(model, loss_fn), params, state,
-                                     inputs)
+            paths = non_finite_paths(
+                step.make_update(model, loss_fn, optimizer, accuracy, guard=False),
+                params, state, opt_state, inputs)
             raise NonFiniteError(epoch + 1, good, paths,
                                  FitResult(params, state, opt_state, history_))
         if show:

@@ -31,7 +31,8 @@ class StepMetrics(NamedTuple):
         loss_sum: sum of per-sample losses over real samples.
         correct: number of correctly classified real samples (0 when not classifying).
         count: number of real samples (the sum of the mask).
-        finite: with the guard on, whether the loss and every gradient were finite (if
+        finite: with the guard on, whether the loss, every gradient and everything the
+            step would keep (new params, state and optimizer state) were finite (if
             not, the step was skipped and params, state and opt_state are returned
             unchanged); ``None`` with the guard off, which computes no flag.
         grad_norms: ``(L,)`` L2 norm of each leaf's gradient, leaves in
@@ -90,7 +91,8 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     """The uncompiled update body: ``(params, state, opt_state, x, y, mask, key) -> ...``.
 
     Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
-    step whose loss or gradients are not finite, or that runs with ``active=False``,
+    step whose loss, gradients, new params, new state or new optimizer state are not
+    finite, or that runs with ``active=False``,
     leaves params, state and opt_state unchanged and reports ``finite=False``; with it
     off nothing is checked and ``finite`` is ``None``. With ``record_gradients`` on, the
     metrics carry per-leaf gradient norms and update-to-weight ratios, computed in the
@@ -112,13 +114,18 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             return optax.apply_updates(params, updates), new_state, new_opt_state, kept
 
         if guard:
-            ok = all_finite(loss_value, grads) & active
+            # The flag covers what the step would keep, not only what it starts from: a
+            # finite gradient can still become a NaN update (a schedule gone NaN, an
+            # overflowing moment), and the last finite params must never be replaced.
+            new = apply()
+            ok = all_finite(loss_value, grads, new[0], new[1], new[2]) & active
 
             def keep():
                 zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
                 return params, state, opt_state, zeros
 
-            new_params, new_state, new_opt_state, updates = skip_unless(ok, apply, keep)
+            new_params, new_state, new_opt_state, updates = skip_unless(
+                ok, lambda: new, keep)
         else:
             ok = None
             new_params, new_state, new_opt_state, updates = apply()
@@ -143,7 +150,8 @@ def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
         optimizer: an ``optax.GradientTransformation`` (funcnet.optim or optax).
         accuracy: ``"auto"`` (picked from the loss), a function
             ``(outputs, targets) -> (N,)`` of 0/1, or ``None``.
-        guard: skip (and report) steps whose loss or gradients are not finite.
+        guard: skip (and report) steps whose loss, gradients or results (new params,
+            state, optimizer state) are not finite.
         donate: donate params, state and opt_state buffers to the step (the caller
             must not reuse the arrays it passed in).
 
