@@ -23,6 +23,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from funcnet import _checks, initializers
 from funcnet._dtypes import at_least_float32
@@ -31,8 +32,8 @@ from funcnet.core import Layer
 
 def _check_state(where: str, state, features: int) -> None:
     if (not isinstance(state, dict) or set(state) != {"mean", "var"}
-            or any(jnp.shape(state[k]) != (features,) for k in ("mean", "var"))):
-        got = (jax.tree.map(jnp.shape, state) if isinstance(state, dict)
+            or any(np.shape(state[k]) != (features,) for k in ("mean", "var"))):
+        got = (jax.tree.map(np.shape, state) if isinstance(state, dict)
                else type(state).__name__)
         raise ValueError(
             f"{where}: state must be the running statistics {{'mean': ({features},), "

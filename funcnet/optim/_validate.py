@@ -23,6 +23,11 @@ def learning_rate(where: str, value):
     """Return a schedule (any callable) unchanged, or a float checked finite and > 0."""
     if callable(value):
         return value
+    if _checks.real_number(where, "learning_rate", value) < 0:
+        raise ValueError(
+            f"{where}: learning_rate must be finite and > 0, got {value!r}; for gradient "
+            f"ascent keep it positive and pass maximize=True"
+        )
     return _checks.positive_float(where, "learning_rate", value, dtype=_USED)
 
 

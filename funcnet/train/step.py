@@ -117,15 +117,17 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             # The flag covers what the step would keep, not only what it starts from: a
             # finite gradient can still become a NaN update (a schedule gone NaN, an
             # overflowing moment), and the last finite params must never be replaced.
-            new = apply()
-            ok = all_finite(loss_value, grads, new[0], new[1], new[2]) & active
+            # Those outputs feed only the flag here: XLA fuses their elementwise
+            # recomputation into its reductions, and the update kept below still runs in
+            # place inside the skip (benchmarks/step_cost.py measures the difference).
+            would_keep = apply()[:3]
+            ok = all_finite(loss_value, grads, *would_keep) & active
 
             def keep():
                 zeros = jax.tree.map(jnp.zeros_like, params) if record_gradients else None
                 return params, state, opt_state, zeros
 
-            new_params, new_state, new_opt_state, updates = skip_unless(
-                ok, lambda: new, keep)
+            new_params, new_state, new_opt_state, updates = skip_unless(ok, apply, keep)
         else:
             ok = None
             new_params, new_state, new_opt_state, updates = apply()
