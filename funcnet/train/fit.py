@@ -100,8 +100,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         callback: ``callback(epoch, row, params, state)`` after each epoch, where ``row``
             is that epoch's history entry; returning ``True`` stops training.
         eval_batch_size: batch size for evaluation.
-        guard: stop on a non-finite loss or gradient (raises :class:`NonFiniteError`);
-            ``False`` checks nothing, so nothing stops a run that goes non-finite.
+        guard: stop on a non-finite loss, gradient or update (raises
+            :class:`NonFiniteError`); ``False`` checks nothing, so nothing stops a run
+            that goes non-finite.
         mesh: a ``jax.sharding.Mesh`` for data-parallel training: every batch is split
             over the mesh's ``data_axis`` (padded with masked fillers when the batch size
             does not divide evenly), params, state and optimizer state are replicated,

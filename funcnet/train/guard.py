@@ -45,17 +45,6 @@ class NonFiniteError(FloatingPointError):
         )
 
 
-def _leaf_flags(leaves):
-    """``(L,)`` bools: every entry of leaf ``i`` is finite."""
-    if not leaves:
-        return jnp.ones((0,), bool)
-    return jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves])
-
-
-def _finite_per_leaf(*leaves):
-    return jnp.all(_leaf_flags(leaves))
-
-
 def _finite_per_shape(*leaves):
     """One reduction per distinct leaf shape: ``x * 0`` is 0 where ``x`` is finite and NaN
     where it is not, so summing a shape's leaves that way is finite exactly when all are.
@@ -86,9 +75,10 @@ def all_finite(loss_value, *trees):
     optimizer state, so a NaN made by the optimizer (a schedule gone NaN, a moment
     overflowing) is caught as surely as a NaN gradient.
 
-    Same answer, two shapes of work. XLA:CPU keeps one small reduction per leaf cheap
-    but copies a concatenation; on GPU one reduction over the (fused) concatenation is
-    one kernel instead of one per leaf, and kernels are what a small step pays for.
+    Same answer, two shapes of work. XLA:CPU keeps one small reduction per leaf shape
+    cheap but copies a concatenation; on GPU one reduction over the (fused)
+    concatenation is one kernel instead of one per shape, and kernels are what a small
+    step pays for.
     """
     leaves = _float_leaves(*trees)
     if not leaves:
