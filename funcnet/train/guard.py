@@ -53,8 +53,8 @@ def _finite_per_shape(*leaves):
     groups = {}
     for leaf in leaves:
         groups.setdefault(jnp.shape(leaf), []).append(leaf)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(sum(leaf * jnp.zeros((), leaf.dtype)
-                                                       for leaf in group)))
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(sum(x * jnp.zeros((), x.dtype)
+                                                       for x in group)))
                               for group in groups.values()]))
 
 
