@@ -42,29 +42,103 @@ def real_number(where: str, name: str, value) -> float:
     return float(value)
 
 
-def positive_float(where: str, name: str, value) -> float:
-    """Return ``value`` as a float after checking it is finite and > 0."""
+#: The dtype a hyperparameter is checked in when it is used in compiled code: float32,
+#: the narrowest dtype funcnet's params, optimizer moments and loss computations use by
+#: default (a value float64 keeps, such as ``b1 = 1 - 1e-10``, can be lost in float32).
+USED_DTYPE = np.float32
+
+
+def _rounded(value: float, dtype) -> float:
+    """``value`` rounded to ``dtype`` (inf where it overflows), back as a Python float."""
+    with np.errstate(over="ignore"):
+        return float(np.asarray(value, np.float64).astype(dtype))
+
+
+def survives_rounding(where: str, name: str, value: float, dtype=USED_DTYPE, *,
+                      below_one: bool = False, may_vanish: bool = False,
+                      role: str = "the dtype it is used in") -> float:
+    """Return ``value`` after checking it keeps its meaning once rounded to ``dtype``.
+
+    Refused: a value that overflows to inf there (``sgd(1e300)``), a nonzero value that
+    rounds to 0 or to a subnormal number (XLA may flush those to 0: ``eps=1e-50``), and,
+    with ``below_one``, a value < 1 that rounds to 1 (``b1 = 1 - 1e-10``). ``may_vanish``
+    accepts a tiny value that rounds to 0 (a decay within 1e-38 of 0 acts as 0 would).
+    ``role`` says why ``dtype`` is the one that matters, for the message.
+    """
+    info = np.finfo(dtype)
+    dtype_name = np.dtype(dtype).name
+    rounded = _rounded(value, dtype)
+    if not math.isfinite(rounded):
+        raise ValueError(
+            f"{where}: {name} must be finite in {dtype_name} ({role}), got {value!r}, which "
+            f"rounds to {rounded} there; use at most {float(info.max):.4g}"
+        )
+    if value != 0 and abs(rounded) < info.tiny and not may_vanish:
+        became = "0" if rounded == 0 else f"the subnormal {rounded:.4g}, which XLA may flush to 0"
+        raise ValueError(
+            f"{where}: {name} must stay > 0 in {dtype_name} ({role}), got {value!r}, which "
+            f"rounds to {became}; use {float(info.tiny):.4g} or more"
+        )
+    if below_one and value < 1 and rounded >= 1:
+        largest = float(np.nextafter(dtype(1), dtype(0)))
+        raise ValueError(
+            f"{where}: {name} must stay < 1 in {dtype_name} ({role}), got {value!r}, which "
+            f"rounds to 1.0 there; use at most {largest!r}"
+        )
+    return value
+
+
+def positive_float(where: str, name: str, value, *, dtype=None) -> float:
+    """Return ``value`` as a float after checking it is finite and > 0 (and, with
+    ``dtype``, that it stays so rounded to it: :func:`survives_rounding`)."""
     value = real_number(where, name, value)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{where}: {name} must be finite and > 0, got {value!r}")
-    return value
+    return value if dtype is None else survives_rounding(where, name, value, dtype)
 
 
-def non_negative(where: str, name: str, value) -> float:
-    """Return ``value`` as a float after checking it is finite and >= 0."""
+def non_negative(where: str, name: str, value, *, dtype=None) -> float:
+    """Return ``value`` as a float after checking it is finite and >= 0 (and, with
+    ``dtype``, that it stays finite, and nonzero if it is, rounded to it)."""
     value = real_number(where, name, value)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{where}: {name} must be finite and >= 0, got {value!r}")
-    return value
+    return value if dtype is None else survives_rounding(where, name, value, dtype)
 
 
-def unit_interval(where: str, name: str, value, *, closed_right: bool = False) -> float:
-    """Return ``value`` after checking 0 <= value < 1 (or <= 1 when ``closed_right``)."""
+def unit_interval(where: str, name: str, value, *, closed_right: bool = False,
+                  dtype=None) -> float:
+    """Return ``value`` after checking 0 <= value < 1 (or <= 1 when ``closed_right``).
+
+    With ``dtype``, a value < 1 must also stay < 1 rounded to it (a decay of exactly 1
+    never forgets); one that rounds to 0 is accepted (it acts as 0 would).
+    """
     value = real_number(where, name, value)
     upper_ok = value <= 1 if closed_right else value < 1
     if not (math.isfinite(value) and value >= 0 and upper_ok):
         interval = "[0, 1]" if closed_right else "[0, 1)"
         raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
+    if dtype is not None and not closed_right:
+        survives_rounding(where, name, value, dtype, below_one=True, may_vanish=True)
+    return value
+
+
+def clip_margin(where: str, name: str, value, dtype) -> float:
+    """Return ``value`` after checking it is in (0, 0.5) and that, in ``dtype`` (where a
+    probability is clipped to ``[value, 1 - value]``), ``value`` stays > 0 and
+    ``1 - value`` stays < 1, so both logs of the clipped probability are finite."""
+    value = real_number(where, name, value)
+    if not 0 < value < 0.5:
+        raise ValueError(f"{where}: {name} must be in (0, 0.5), got {value!r}")
+    role = "the dtype the loss computes in"
+    survives_rounding(where, name, value, dtype, role=role)
+    if _rounded(1 - value, dtype) >= 1:
+        smallest = float(np.finfo(dtype).epsneg)
+        raise ValueError(
+            f"{where}: 1 - {name} must stay < 1 in {np.dtype(dtype).name} ({role}), got "
+            f"{name}={value!r}, so a probability of 1 is not clipped and log(1 - p) is "
+            f"-inf; use {name} >= {smallest:.4g} there"
+        )
     return value
 
 
@@ -168,6 +242,76 @@ def param_dict(where: str, params, names) -> None:
             f"{where}: params must be the dict with keys {sorted(names)} made by this "
             f"layer's init, got {got}; pass the params from model.init (or from fit)"
         )
+
+
+def _shape_text(shape, sizes: Mapping) -> str:
+    """``("in", 5)`` as ``(in, 5)``, or ``(3, 5)`` once ``in`` is known to be 3."""
+    dims = [str(sizes.get(d, d)) if isinstance(d, str) else str(d) for d in shape]
+    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
+
+def layer_params(where: str, params, shapes: Mapping, *, name: str = "params",
+                 sizes: Mapping | None = None) -> dict:
+    """Check a layer's ``params`` (or ``state``) against its configuration; return the
+    sizes it found.
+
+    ``params`` must be a dict with exactly the keys of ``shapes``, each leaf a
+    floating-point array of the shape given there. A shape entry is an int (a size
+    the configuration fixes, such as Dense's ``features``) or a name (a size the
+    configuration leaves open, such as ``"in"``): the first leaf with that name fixes
+    it and every later one must agree, as must ``sizes``, names already known. Shapes
+    and dtypes only, so under ``jax.jit`` it runs once, at trace time, and costs
+    nothing per step.
+
+    Returns:
+        ``sizes`` with every named size found, e.g. ``{"in": 4}``.
+
+    Example:
+        >>> layer_params("Dense(5)", {"w": np.ones((4, 5)), "b": np.ones(5)},
+        ...              {"w": ("in", 5), "b": (5,)})
+        {'in': 4}
+    """
+    if name == "params":
+        param_dict(where, params, shapes)
+    elif not isinstance(params, Mapping) or set(params) != set(shapes):
+        got = (f"keys {sorted(map(str, params))}" if isinstance(params, Mapping)
+               else type(params).__name__)
+        raise ValueError(
+            f"{where}: {name} must be the dict with keys {sorted(shapes)} made by this "
+            f"layer's init, got {got}; pass the {name} from model.init (or from fit)"
+        )
+    found = dict(sizes or {})
+    for key, shape in shapes.items():
+        leaf = params[key]
+        if not hasattr(leaf, "dtype") or not hasattr(leaf, "shape"):
+            raise TypeError(
+                f"{where}: {name}[{key!r}] must be an array (jax or NumPy), got "
+                f"{type(leaf).__name__}; pass the {name} from model.init, or convert the "
+                f"leaf with jnp.asarray"
+            )
+        dtype = dtype_of(leaf)
+        if not np.issubdtype(dtype, np.floating) and dtype != jax.numpy.bfloat16:
+            raise TypeError(
+                f"{where}: {name}[{key!r}] must be a floating-point array, got dtype "
+                f"{dtype}; an integer or complex {name} leaf would truncate or mix in "
+                f"imaginary parts (cast it, e.g. .astype(jnp.float32))"
+            )
+        got = tuple(leaf.shape)
+        # sizes are learned only from a leaf that fits, so the message never quotes the
+        # bad leaf back as the expected shape
+        trial = dict(found)
+        ok = len(got) == len(shape) and all(
+            (trial.setdefault(d, g) if isinstance(d, str) else d) == g
+            for d, g in zip(shape, got, strict=True))
+        if ok:
+            found = trial
+        else:
+            raise ValueError(
+                f"{where}: {name}[{key!r}] must have shape {_shape_text(shape, found)}, got "
+                f"{got}; these {name} do not fit this layer's configuration (were they made "
+                f"for another model?)"
+            )
+    return found
 
 
 def input_shape(where: str, shape, layout: str, *, rank: int | None = None) -> tuple:

@@ -263,7 +263,10 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
         )
     for hp, value in hyperparameters.items():
         if hp == "negative_slope":
-            _checks.real_number(f"Activation({name!r})", "negative_slope", value)
+            _checks.survives_rounding(
+                f"Activation({name!r})", "negative_slope",
+                _checks.real_number(f"Activation({name!r})", "negative_slope", value),
+                may_vanish=True)
         if hp == "axis" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise TypeError(f"Activation({name!r}): axis must be an int, "
                             f"got {type(value).__name__}")
@@ -276,7 +279,8 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
         return {}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        del params, train, key
+        del train, key
+        _checks.layer_params(f"Activation({name!r})", params, {})
         return fn(x, **hyperparameters), state
 
     return Layer(init, apply, name=name, spec={"type": "Activation", "name": name,
@@ -302,7 +306,8 @@ def as_layer(obj) -> Layer:
             return {}, {}
 
         def apply(params, state, x, *, train=False, key=None):
-            del params, train, key
+            del train, key
+            _checks.layer_params(getattr(fn, "__name__", "function"), params, {})
             return fn(x), state
 
         return Layer(init, apply, name=getattr(fn, "__name__", "function").lower(),
@@ -370,6 +375,10 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
             got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
             raise ValueError(f"Sequential: params must be the dict with keys {names} made by "
                              f"init, got {got}; pass the params from model.init")
+        if not isinstance(state, Mapping) or set(state) != set(names):
+            got = sorted(state) if isinstance(state, Mapping) else type(state).__name__
+            raise ValueError(f"Sequential: state must be the dict with keys {names} made by "
+                             f"init, got {got}; pass the state from model.init")
         new_state = {}
         for child_key, name, child in zip(child_keys(layer, key), names, children,
                                           strict=True):

@@ -129,7 +129,8 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     return _reduce(_targets.poison(_per_sample_mean(per_element), valid), reduction, where)
 
 
-def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: float = 1e-15):
+def binary_cross_entropy(probabilities, labels, reduction: str = "mean",
+                         eps: float | None = None):
     """Binary cross-entropy on probabilities, as the seeds write it.
 
     ``p`` is clipped to ``[eps, 1 - eps]`` before the logs, exactly as the lessons do
@@ -143,7 +144,10 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
             makes that sample's loss NaN under ``jit``: it is never clipped into range.
         labels: same shape, floats in [0, 1].
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        eps: clipping margin, in (0, 0.5).
+        eps: clipping margin, in (0, 0.5), such that ``eps > 0`` and ``1 - eps < 1`` in
+            the dtype the loss computes in (float32 at least); by default the seeds'
+            ``1e-15`` where that dtype holds ``1 - 1e-15`` (float64), else the smallest
+            that does (``5.96e-8`` in float32).
 
     Example:
         >>> binary_cross_entropy(jnp.array([[0.5]]), jnp.array([[1.0]]))
@@ -156,8 +160,8 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean", eps: fl
     # the predictions keep the same contract as the labels: probabilities
     in_range = _checked(where, "probabilities", p, contract=PROBABILITIES)
     valid = _checked(where, "labels", labels) & in_range
-    if not 0 < eps < 0.5:
-        raise ValueError(f"{where}: eps must be in (0, 0.5), got {eps!r}")
+    eps = (max(1e-15, float(jnp.finfo(p.dtype).epsneg)) if eps is None
+           else _checks.clip_margin(where, "eps", eps, p.dtype))
     p = jnp.clip(p, eps, 1 - eps)
     per_element = -(labels * jnp.log(p) + (1 - labels) * jnp.log(1 - p))
     return _reduce(_targets.poison(_per_sample_mean(per_element), valid), reduction, where)

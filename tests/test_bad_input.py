@@ -227,7 +227,8 @@ BAD = [
     row("Conv2D/int x", lambda: apply(conv, jnp.ones((1, 5, 5, 1), jnp.int32)), TypeError,
         r"Conv2D\(2\): x must be a floating-point array, got dtype int32"),
     row("Conv2D/kernel larger than input",
-        lambda: fn.Conv2D(2, 7, padding="VALID").apply(conv()[1], {}, jnp.ones((1, 5, 5, 1))),
+        lambda: fn.Conv2D(2, 7, padding="VALID").apply(
+            fn.Conv2D(2, 7).init(KEY, (7, 7, 1))[0], {}, jnp.ones((1, 5, 5, 1))),
         ValueError, r"Conv2D\(2\): the dilated kernel \(7, 7\) .* is larger than the padded "
                     r"input \(5, 5\)"),
     row("Conv2D/params without bias", lambda: fn.Conv2D(2, 3).apply(

@@ -1,7 +1,7 @@
 """The non-finite guard's two shapes of work (one per platform) give the same answers.
 
 The compiled step picks its finiteness check and its skip with
-``jax.lax.platform_dependent``: per-leaf reductions and a ``lax.cond`` on CPU, one fused
+``jax.lax.platform_dependent``: per-shape reductions and a ``lax.cond`` on CPU, one fused
 reduction and an elementwise select elsewhere. CI runs on CPU, so the GPU shapes are
 checked here directly and, end to end, by making ``platform_dependent`` take its
 ``default`` branch.
@@ -36,14 +36,14 @@ def platform_branch(request, monkeypatch):
        bad=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 63),
                               st.sampled_from([np.nan, np.inf, -np.inf])), max_size=3),
        dtype=st.sampled_from([np.float32, np.float64, jnp.bfloat16]))
-def test_one_pass_and_per_leaf_finiteness_agree(shapes, bad, dtype):
+def test_one_pass_and_per_shape_finiteness_agree(shapes, bad, dtype):
     leaves = [np.ones(shape, np.float64) for shape in shapes]
     for leaf_index, flat_index, value in bad:
         leaf = leaves[leaf_index % len(leaves)]
         leaf.reshape(-1)[flat_index % leaf.size] = value
     expected = all(np.isfinite(leaf).all() for leaf in leaves)
     arrays = [jnp.asarray(leaf, dtype) for leaf in leaves]
-    assert bool(_guard._finite_per_leaf(*arrays)) is expected
+    assert bool(_guard._finite_per_shape(*arrays)) is expected
     assert bool(_guard._finite_one_pass(*arrays)) is expected
 
 

@@ -197,7 +197,9 @@ def MultiHeadAttention(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None, mask=None):
         del train, key
-        _checks.param_dict(where, params, names)
+        _checks.layer_params(where, params, {name: ("features", "features")
+                                             if name.startswith("w_") else ("features",)
+                                             for name in names})
         _checks.exact_rank(where, "x", x, 3, "(batch, time, features)")
         _checks.floating_array(where, "x", x)
         n, t, features = x.shape

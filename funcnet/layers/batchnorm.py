@@ -23,6 +23,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from funcnet import _checks, initializers
 from funcnet._dtypes import at_least_float32
@@ -31,14 +32,17 @@ from funcnet.core import Layer
 
 def _check_state(where: str, state, features: int) -> None:
     if (not isinstance(state, dict) or set(state) != {"mean", "var"}
-            or any(jnp.shape(state[k]) != (features,) for k in ("mean", "var"))):
-        got = (jax.tree.map(jnp.shape, state) if isinstance(state, dict)
+            or any(np.shape(state[k]) != (features,) for k in ("mean", "var"))):
+        got = (jax.tree.map(np.shape, state) if isinstance(state, dict)
                else type(state).__name__)
         raise ValueError(
             f"{where}: state must be the running statistics {{'mean': ({features},), "
             f"'var': ({features},)}} made by init, got {got}; pass the state from "
             f"model.init, then the state each apply returns"
         )
+    # an integer state would truncate every running-statistics update
+    _checks.layer_params(where, state, {"mean": (features,), "var": (features,)},
+                         name="state")
 
 
 def BatchNorm(  # noqa: N802 (a layer constructor)
@@ -71,8 +75,10 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
         >>> state["mean"]
         Array([0.15, 0.25, 0.35], dtype=float32)
     """
-    momentum = _checks.unit_interval("BatchNorm", "momentum", momentum)
-    eps = _checks.positive_float("BatchNorm", "eps", eps)
+    # both meet the statistics in float32 at the least
+    momentum = _checks.unit_interval("BatchNorm", "momentum", momentum,
+                                     dtype=_checks.USED_DTYPE)
+    eps = _checks.positive_float("BatchNorm", "eps", eps, dtype=_checks.USED_DTYPE)
     where = f"BatchNorm(momentum={momentum}, eps={eps})"
     scale_init_fn, bias_init_fn = initializers.get(scale_init), initializers.get(bias_init)
 
@@ -90,8 +96,8 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del key
-        _checks.param_dict(where, params, ("scale", "bias"))
-        features = params["scale"].shape[0]
+        features = _checks.layer_params(where, params, {"scale": ("features",),
+                                                        "bias": ("features",)})["features"]
         _checks.min_rank(where, "x", x, 2, "(batch, ..., features)")
         _checks.floating_array(where, "x", x)
         if x.shape[-1] != features:

@@ -157,7 +157,10 @@ def Conv2D(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(where, params, ("w", "b") if use_bias else ("w",))
+        shapes = {"w": (*kernel_size, "in_channels", features)}
+        if use_bias:
+            shapes["b"] = (features,)
+        _checks.layer_params(where, params, shapes)
         w = params["w"]
         _checks.exact_rank(where, "x", x, 4, "(batch, height, width, channels)")
         _checks.floating_array(where, "x", x)

@@ -59,7 +59,10 @@ def Dense(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(f"Dense({features})", params, ("w", "b") if use_bias else ("w",))
+        shapes = {"w": ("in_features", features)}
+        if use_bias:
+            shapes["b"] = (features,)
+        _checks.layer_params(f"Dense({features})", params, shapes)
         w = params["w"]
         _checks.min_rank("Dense", "x", x, 1, "(batch, in_features)")
         _checks.floating_array("Dense", "x", x)

@@ -86,7 +86,7 @@ def Dropout(rate: float) -> Layer:  # noqa: N802 (a layer constructor)
         return {}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        del params
+        _checks.layer_params(where, params, {})
         _checks.floating_array(where, "x", x)
         if not train or rate == 0.0:
             return x, state

@@ -85,11 +85,8 @@ def Embedding(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(where, params, ("w",))
+        _checks.layer_params(where, params, {"w": (vocab_size, features)})
         w = params["w"]
-        if tuple(w.shape) != (vocab_size, features):
-            raise ValueError(f"{where}: params['w'] must have shape ({vocab_size}, "
-                             f"{features}), got {tuple(w.shape)}")
         _checks.integer_array(where, "ids", x)
         _checks.min_rank(where, "ids", x, 1, "(batch, T)")
         _check_ids(where, x, vocab_size)
@@ -148,11 +145,8 @@ def PositionalEmbedding(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(where, params, ("w",))
+        _checks.layer_params(where, params, {"w": (max_len, "features")})
         w = params["w"]
-        if w.ndim != 2 or w.shape[0] != max_len:
-            raise ValueError(f"{where}: params['w'] must have shape ({max_len}, features), "
-                             f"got {tuple(w.shape)}")
         _checks.floating_array(where, "x", x)
         _checks.exact_rank(where, "x", x, 3, "(batch, T, features)")
         if x.shape[-1] != w.shape[1]:

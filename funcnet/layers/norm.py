@@ -36,10 +36,7 @@ def _bool(where: str, name: str, value) -> bool:
 def _eps(where: str, eps) -> float:
     eps = _checks.positive_float(where, "eps", eps)
     # the statistics are float32 at the least: an eps that rounds to 0 there is no eps
-    if float(jnp.float32(eps)) == 0:
-        raise ValueError(f"{where}: eps must stay > 0 in float32 (the statistics' dtype), "
-                         f"got {eps!r}, which rounds to 0; use 1e-30 or more")
-    return eps
+    return _checks.survives_rounding(where, "eps", eps, role="the statistics' dtype")
 
 
 def LayerNorm(  # noqa: N802 (a layer constructor)
@@ -91,8 +88,8 @@ def LayerNorm(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(where, params, names)
-        _check_x(where, x, params[names[0]].shape[0] if names else None)
+        sizes = _checks.layer_params(where, params, {name: ("features",) for name in names})
+        _check_x(where, x, sizes.get("features"))
         x = at_least_float32(x)
         mean = jnp.mean(x, axis=-1, keepdims=True)
         var = jnp.mean(jnp.square(x - mean), axis=-1, keepdims=True)
@@ -144,8 +141,8 @@ def RMSNorm(  # noqa: N802 (a layer constructor)
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(where, params, ("scale",))
-        _check_x(where, x, params["scale"].shape[0])
+        sizes = _checks.layer_params(where, params, {"scale": ("features",)})
+        _check_x(where, x, sizes["features"])
         x = at_least_float32(x)
         mean_square = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
         return params["scale"] * x / jnp.sqrt(mean_square + eps), state

@@ -95,7 +95,8 @@ def _pool_layer(kind, window, strides, padding) -> Layer:
     window, strides, padding = _pool_geometry(where, window, strides, padding)
 
     def apply(params, state, x, *, train=False, key=None):
-        del params, train, key
+        del train, key
+        _checks.layer_params(where, params, {})
         _checks.exact_rank(where, "x", x, 4, "(batch, height, width, channels)")
         _checks.floating_array(where, "x", x)
         in_hw = x.shape[1:3]
@@ -186,7 +187,8 @@ def Flatten() -> Layer:  # noqa: N802
     """
 
     def apply(params, state, x, *, train=False, key=None):
-        del params, train, key
+        del train, key
+        _checks.layer_params("Flatten", params, {})
         _checks.min_rank("Flatten", "x", x, 2, "(batch, ...)")
         return jnp.reshape(x, (x.shape[0], -1)), state
 
@@ -205,7 +207,8 @@ def GlobalAvgPool() -> Layer:  # noqa: N802
     """
 
     def apply(params, state, x, *, train=False, key=None):
-        del params, train, key
+        del train, key
+        _checks.layer_params("GlobalAvgPool", params, {})
         _checks.exact_rank("GlobalAvgPool", "x", x, 4, "(batch, height, width, channels)")
         _checks.floating_array("GlobalAvgPool", "x", x)
         if x.shape[1] == 0 or x.shape[2] == 0:

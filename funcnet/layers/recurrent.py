@@ -229,21 +229,25 @@ def _recurrent(kind: str, hidden, *, return_sequences, initial_state, w_x_init, 
     if initial_state not in ("zeros", "learned"):
         raise ValueError(f"{where}: initial_state must be 'zeros' or 'learned', "
                          f"got {initial_state!r}")
-    forget_bias = _checks.real_number(where, "forget_bias", forget_bias)
+    forget_bias = _checks.survives_rounding(
+        where, "forget_bias", _checks.real_number(where, "forget_bias", forget_bias),
+        may_vanish=True)
     w_x_fn = initializers.get(w_x_init)
     w_h_fn = _orthogonal_per_gate if w_h_init == "orthogonal" else initializers.get(w_h_init)
     gates = GATES[kind]
     bias_names = ("b_x", "b_h") if kind == "GRU" else ("b",)
     start_names = (("h0", "c0") if kind == "LSTM" else ("h0",)) \
         if initial_state == "learned" else ()
-    names = ("w_x", "w_h", *bias_names, *start_names)
+    width = gates * hidden
+    shapes = {"w_x": ("in_features", width), "w_h": (hidden, width),
+              **{name: (width,) for name in bias_names},
+              **{name: (hidden,) for name in start_names}}
     label = f"{kind}({hidden})"
 
     def init(key, input_shape):
         _checks.prng_key(where, "key", key)
         input_shape = _checks.input_shape(where, input_shape, "(time, features)", rank=2)
         x_key, h_key = jax.random.split(key)
-        width = gates * hidden
         params = {"w_x": w_x_fn(x_key, (input_shape[-1], width), param_dtype),
                   "w_h": w_h_fn(h_key, (hidden, width), param_dtype)}
         for name in bias_names:
@@ -256,13 +260,14 @@ def _recurrent(kind: str, hidden, *, return_sequences, initial_state, w_x_init, 
 
     def apply(params, state, x, *, train=False, key=None):
         del train, key
-        _checks.param_dict(label, params, names)
+        _checks.layer_params(label, params, shapes)
         _checks.exact_rank(where, "x", x, 3, "(batch, time, features)")
         _checks.floating_array(where, "x", x)
-        width = params["w_x"].shape
-        if x.shape[-1] != width[0]:
-            raise ValueError(f"{label}: x must have last dimension {width[0]} (the features "
-                             f"of w_x {tuple(width)}), got x shape {tuple(x.shape)}")
+        w_x_shape = params["w_x"].shape
+        if x.shape[-1] != w_x_shape[0]:
+            raise ValueError(f"{label}: x must have last dimension {w_x_shape[0]} (the "
+                             f"features of w_x {tuple(w_x_shape)}), got x shape "
+                             f"{tuple(x.shape)}")
         if x.shape[1] == 0:
             raise ValueError(f"{label}: x must have at least one time step, got x shape "
                              f"{tuple(x.shape)}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from funcnet import _checks
 from funcnet.core import Layer, as_layer, child_keys, output_shape
 
 
@@ -31,6 +34,7 @@ def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
             f"{type(block).__name__}; e.g. Residual(Sequential([Dense(4), relu]))"
         )
     block = as_layer(block)
+    where = f"Residual({block.name})"
 
     def check_shapes(x_shape, fx_shape):
         if tuple(fx_shape) != tuple(x_shape):
@@ -48,6 +52,12 @@ def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
         return {"block": params}, {"block": state}
 
     def apply(params, state, x, *, train=False, key=None):
+        # another model's params would otherwise fail as a bare KeyError: 'block'
+        _checks.param_dict(where, params, ("block",))
+        if not isinstance(state, Mapping) or set(state) != {"block"}:
+            got = sorted(state) if isinstance(state, Mapping) else type(state).__name__
+            raise ValueError(f"{where}: state must be the dict with keys ['block'] made by "
+                             f"init, got {got}; pass the state from model.init")
         (block_key,) = child_keys(layer, key)
         fx, block_state = block.apply(params["block"], state["block"], x, train=train,
                                       key=block_key)

@@ -43,9 +43,14 @@ def check_tree(where: str, name: str, tree, like, like_name: str) -> None:
 def check_state(where: str, state, cls) -> None:
     """Raise TypeError unless ``state`` is this transform's own state ``cls``."""
     if not isinstance(state, cls):
+        got, want = type(state).__name__, cls.__name__
+        if got == want:
+            # optax's states share funcnet's names (ScaleByAdamState): say whose it is
+            got, want = (f"{c.__module__}.{c.__qualname__}" for c in (type(state), cls))
         raise TypeError(
-            f"{where}: opt_state holds a {type(state).__name__} where this optimizer keeps "
-            f"its {cls.__name__}; pass the opt_state made by this optimizer's init(params)"
+            f"{where}: opt_state holds a {got} where this optimizer keeps its {want}; pass "
+            f"the opt_state made by this optimizer's init(params) (was it made by another "
+            f"optimizer?)"
         )
 
 

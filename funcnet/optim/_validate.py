@@ -2,27 +2,38 @@
 
 Hyperparameters are Python numbers fixed when the optimizer is built, so they are
 checked once, at construction, with a message that names the function and argument.
+They are checked after rounding to float32 (``funcnet._checks.USED_DTYPE``), the
+narrowest dtype the compiled update uses them in: ``b1 = 1 - 1e-10`` is 1.0 there and
+``eps = 1e-50`` is 0, so both are refused although they are fine as Python floats.
 The number checks themselves are ``funcnet._checks``'s, shared with the layers, the
 training loop and the data helpers; what is here is the optimizers' own vocabulary.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 from funcnet import _checks
+
+_USED = _checks.USED_DTYPE
 
 
 def learning_rate(where: str, value):
     """Return a schedule (any callable) unchanged, or a float checked finite and > 0."""
     if callable(value):
         return value
-    return _checks.positive_float(where, "learning_rate", value)
+    if _checks.real_number(where, "learning_rate", value) < 0:
+        raise ValueError(
+            f"{where}: learning_rate must be finite and > 0, got {value!r}; for gradient "
+            f"ascent keep it positive and pass maximize=True"
+        )
+    return _checks.positive_float(where, "learning_rate", value, dtype=_USED)
 
 
-positive = _checks.positive_float
-non_negative = _checks.non_negative
-unit_interval = _checks.unit_interval
+positive = functools.partial(_checks.positive_float, dtype=_USED)
+non_negative = functools.partial(_checks.non_negative, dtype=_USED)
+unit_interval = functools.partial(_checks.unit_interval, dtype=_USED)
 positive_int = _checks.positive_int
 
 
@@ -31,7 +42,7 @@ def decay_rate(where: str, name: str, value) -> float:
     value = _checks.real_number(where, name, value)
     if not (math.isfinite(value) and 0 < value <= 1):
         raise ValueError(f"{where}: {name} must be in (0, 1], got {value!r}")
-    return value
+    return _checks.survives_rounding(where, name, value, _USED)
 
 
 def check_trace_args(where: str, decay, nesterov, dampening) -> tuple[float, bool, float]:

@@ -14,6 +14,8 @@ schedule alike.
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import optax
 
 from funcnet.optim import _validate
@@ -27,8 +29,11 @@ from funcnet.optim.transforms import (
 from funcnet.optim.weight_decay import add_decayed_weights
 
 
-def _chain(where: str, *transforms) -> optax.GradientTransformation:
-    """``optax.chain`` whose ``update`` first checks ``opt_state`` is this chain's state."""
+def _chain(where: str, *transforms, maximize: bool = False) -> optax.GradientTransformation:
+    """``optax.chain`` whose ``update`` first checks ``opt_state`` is this chain's state,
+    and with ``maximize`` negates the gradients before any transform sees them."""
+    if not isinstance(maximize, bool):
+        raise TypeError(f"{where}: maximize must be True or False, got {maximize!r}")
     chained = optax.chain(*transforms)
     n = len(transforms)
 
@@ -41,16 +46,23 @@ def _chain(where: str, *transforms) -> optax.GradientTransformation:
                 f"init(params), a tuple of {n} transform state(s), got {got}; was it made "
                 f"by another optimizer?"
             )
+        if maximize:
+            # Ascent on f is descent on -f: negating first (not flipping the final step)
+            # keeps weight decay shrinking the weights, as PyTorch's maximize does.
+            updates = jax.tree.map(jnp.negative, updates)
         return chained.update(updates, state, params, **extra_args)
 
     return chained._replace(update=update)
 
 
-def sgd(learning_rate: float | Schedule) -> optax.GradientTransformation:
+def sgd(learning_rate: float | Schedule, *, maximize: bool = False
+        ) -> optax.GradientTransformation:
     """Plain gradient descent: ``p <- p - lr_t g``.
 
     Args:
         learning_rate: a float > 0 or a schedule.
+        maximize: climb the objective instead (gradient ascent, ``p <- p + lr_t g``).
+            The learning rate stays > 0: ascent is asked for here, never by a sign.
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByLearningRateState,)``.
@@ -66,11 +78,12 @@ def sgd(learning_rate: float | Schedule) -> optax.GradientTransformation:
         {'x': Array([-1.4], dtype=float32)}
     """
     learning_rate = _validate.learning_rate("sgd", learning_rate)
-    return _chain("sgd", scale_by_learning_rate(learning_rate))
+    return _chain("sgd", scale_by_learning_rate(learning_rate), maximize=maximize)
 
 
 def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool = False,
-             dampening: float = 0.0) -> optax.GradientTransformation:
+             dampening: float = 0.0, *, maximize: bool = False
+             ) -> optax.GradientTransformation:
     """Gradient descent with momentum, heavy-ball or Nesterov; ``optax.sgd(lr, momentum=beta)``.
 
     With ``v_0 = 0`` and ``d = dampening``::
@@ -94,6 +107,7 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
         beta: momentum coefficient in [0, 1); 0 gives :func:`sgd`.
         nesterov: use Nesterov's look-ahead update.
         dampening: fraction of each gradient held out of the velocity, in [0, 1).
+        maximize: gradient ascent, as in :func:`sgd` (the gradients are negated first).
 
     Returns:
         An ``optax.GradientTransformation``; state ``(TraceState,
@@ -119,11 +133,12 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
         where,
         trace(beta, nesterov=nesterov, dampening=dampening),
         scale_by_learning_rate(learning_rate),
+        maximize=maximize,
     )
 
 
-def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e-8
-            ) -> optax.GradientTransformation:
+def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e-8, *,
+            maximize: bool = False) -> optax.GradientTransformation:
     """RMSprop, as ``optax.rmsprop`` with its defaults (eps inside the root, no bias correction).
 
     With ``nu_0 = 0``::
@@ -135,6 +150,7 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
         learning_rate: a float > 0 or a schedule.
         decay: decay rate of the running mean of ``g**2``, in [0, 1).
         eps: > 0, added to ``nu`` inside the square root.
+        maximize: gradient ascent, as in :func:`sgd` (the gradients are negated first).
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByRmsState,
@@ -151,11 +167,13 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
     where = "rmsprop"
     learning_rate = _validate.learning_rate(where, learning_rate)
     decay, eps = _validate.check_rms_args(where, decay, eps)
-    return _chain(where, scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
+    return _chain(where, scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate),
+                  maximize=maximize)
 
 
 def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 1e-8, eps_root: float = 0.0) -> optax.GradientTransformation:
+         eps: float = 1e-8, eps_root: float = 0.0, *, maximize: bool = False
+         ) -> optax.GradientTransformation:
     """Adam, as ``optax.adam`` and the seeds' ``AdamOptimizer`` (lesson 000).
 
     With ``t`` counting from 1 and ``m_0 = v_0 = 0``::
@@ -171,6 +189,10 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
         b2: decay rate of the second moment, in [0, 1).
         eps: > 0, added outside the square root.
         eps_root: >= 0, added inside the square root.
+        maximize: gradient ascent, as in :func:`sgd` (the gradients are negated first).
+
+    All four are checked as float32 uses them: ``b1 = 1 - 1e-10`` (1.0 there) or
+    ``eps = 1e-50`` (0 there) is refused.
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState,
@@ -192,12 +214,12 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
     learning_rate = _validate.learning_rate(where, learning_rate)
     b1, b2, eps, eps_root = _validate.check_adam_args(where, b1, b2, eps, eps_root)
     return _chain(where, scale_by_adam(b1, b2, eps, eps_root),
-                  scale_by_learning_rate(learning_rate))
+                  scale_by_learning_rate(learning_rate), maximize=maximize)
 
 
 def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
           eps: float = 1e-8, eps_root: float = 0.0, weight_decay: float = 1e-4,
-          mask=None) -> optax.GradientTransformation:
+          mask=None, *, maximize: bool = False) -> optax.GradientTransformation:
     """Adam with decoupled weight decay (Loshchilov & Hutter), as ``optax.adamw``.
 
     With ``m_hat``, ``v_hat`` as in :func:`adam` and ``lambda = weight_decay``::
@@ -213,6 +235,8 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
         mask: which leaves to decay: ``None`` (all), a pytree of bools with the
             structure of ``params`` (or a prefix of it), or a function returning one
             from ``params``. The Adam scaling applies to every leaf regardless.
+        maximize: gradient ascent, as in :func:`sgd`; the gradients are negated before
+            Adam, so the decay still pulls the weights towards 0.
 
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState, EmptyState,
@@ -237,4 +261,5 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
         scale_by_adam(b1, b2, eps, eps_root),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),
+        maximize=maximize,
     )

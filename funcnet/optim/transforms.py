@@ -22,6 +22,7 @@ in ``funcnet.optim.clipping``, ``add_decayed_weights`` in ``funcnet.optim.weight
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -86,6 +87,28 @@ def _float_dtype():
 
 
 
+def _check_rate(where: str, value) -> None:
+    """Refuse (at trace time) a schedule value that is not one real number per step."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        raise TypeError(
+            f"{where}: the learning_rate schedule must return a real number (a float or a "
+            f"0-d float array) for each step count, got {type(value).__name__}"
+        )
+    if dtype is not None and not (jnp.issubdtype(dtype, jnp.floating)
+                                  or jnp.issubdtype(dtype, jnp.integer)):
+        raise TypeError(
+            f"{where}: the learning_rate schedule must return a real number, got an array "
+            f"of dtype {dtype}"
+        )
+    if np.shape(value) != ():
+        raise ValueError(
+            f"{where}: the learning_rate schedule must return one rate (shape ()) for the "
+            f"scalar step count, got shape {tuple(np.shape(value))}; a rate per leaf or per "
+            f"element would be broadcast into the updates"
+        )
+
+
 def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTransformation:
     """Scale updates by minus the learning rate: ``u = -lr_t * g``.
 
@@ -95,6 +118,11 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
     array, readable with :func:`current_learning_rate`; a float is a schedule that
     returns it at every step, so both take the same path and the compiled step
     multiplies by the same float32 (or float64) number.
+
+    A schedule must return one real number per step; one that gives a negative or
+    non-finite rate inside the compiled step makes the update NaN, so ``fit``'s guard
+    stops there and names the learning rate (ascent is ``maximize=True`` on the
+    optimizers, never a negative rate).
 
     Args:
         learning_rate: a float > 0, or a function of the int32 step count.
@@ -113,6 +141,7 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
 
     def value_at(count):
         value = learning_rate(count) if callable(learning_rate) else learning_rate
+        _check_rate(where, value)
         return jnp.asarray(value, _float_dtype())
 
     def init_fn(params):
@@ -124,7 +153,7 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
             raise ValueError(
                 f"scale_by_learning_rate: the learning_rate schedule gives {float(rate)} at "
                 f"step 0; a learning rate must be finite and >= 0 (a negative one would "
-                f"climb the loss)"
+                f"climb the loss: for gradient ascent pass maximize=True to the optimizer)"
             )
         return ScaleByLearningRateState(count=count, learning_rate=rate)
 
@@ -139,7 +168,11 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
                     f"{jnp.result_type(g)}; gradients must be floating-point (an integer "
                     f"update would truncate -learning_rate * g to 0)"
                 )
+        # Inside the compiled step a schedule's rate cannot be read: a negative one would
+        # climb the loss without a word, so it becomes NaN, as a non-finite one already
+        # is, and the guard skips the step and names this state's learning_rate.
         lr = value_at(state.count)
+        lr = jnp.where(lr >= 0, lr, jnp.nan)
         updates = jax.tree.map(lambda g: jnp.asarray(-lr, g.dtype) * g, updates)
         return updates, ScaleByLearningRateState(count=_increment(state.count), learning_rate=lr)
 

@@ -105,8 +105,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         callback: ``callback(epoch, row, params, state)`` after each epoch, where ``row``
             is that epoch's history entry; returning ``True`` stops training.
         eval_batch_size: batch size for evaluation.
-        guard: stop on a non-finite loss or gradient (raises :class:`NonFiniteError`);
-            ``False`` checks nothing, so nothing stops a run that goes non-finite.
+        guard: stop on a non-finite loss, gradient or update (raises
+            :class:`NonFiniteError`); ``False`` checks nothing, so nothing stops a run
+            that goes non-finite.
         mesh: a ``jax.sharding.Mesh`` for data-parallel training: every batch is split
             over the mesh's ``data_axis`` (padded with masked fillers when the batch size
             does not divide evenly), params, state and optimizer state are replicated,
@@ -207,8 +208,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         history.append(history_, row)
         if good < nb:
             inputs = step_inputs(data, key, epoch, n, batch_size, layout.padded_size, good)
-            paths = non_finite_paths(step.loss_and_grads(model, loss_fn), params, state,
-                                     inputs)
+            paths = non_finite_paths(
+                step.make_update(model, loss_fn, optimizer, accuracy, guard=False),
+                params, state, opt_state, inputs)
             raise NonFiniteError(epoch + 1, good, paths,
                                  FitResult(params, state, opt_state, history_))
         epoch_bar.set_postfix(loss=f"{row['train_loss']:.4f}", refresh=False)

@@ -31,7 +31,8 @@ class StepMetrics(NamedTuple):
         loss_sum: sum of per-sample losses over real samples.
         correct: number of correctly classified real samples (0 when not classifying).
         count: number of real samples (the sum of the mask).
-        finite: with the guard on, whether the loss and every gradient were finite (if
+        finite: with the guard on, whether the loss, every gradient and everything the
+            step would keep (new params, state and optimizer state) were finite (if
             not, the step was skipped and params, state and opt_state are returned
             unchanged); ``None`` with the guard off, which computes no flag.
         health: with ``record=diagnostics.Health(...)``, the step's record (a dict of
@@ -96,7 +97,8 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     ``(params, state, opt_state, x, y, mask, key, active=True, step=0) -> ...``.
 
     Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
-    step whose loss or gradients are not finite, or that runs with ``active=False``,
+    step whose loss, gradients, new params, new state or new optimizer state are not
+    finite, or that runs with ``active=False``,
     leaves params, state and opt_state unchanged and reports ``finite=False``; with it
     off nothing is checked and ``finite`` is ``None``. With ``record`` (a
     ``diagnostics.Health``), the metrics carry its record of global step ``step``,
@@ -119,7 +121,14 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             return optax.apply_updates(params, updates), new_state, new_opt_state, kept
 
         if guard:
-            ok = all_finite(loss_value, grads) & active
+            # The flag covers what the step would keep, not only what it starts from: a
+            # finite gradient can still become a NaN update (a schedule gone NaN, an
+            # overflowing moment), and the last finite params must never be replaced.
+            # Those outputs feed only the flag here: XLA fuses their elementwise
+            # recomputation into its reductions, and the update kept below still runs in
+            # place inside the skip (benchmarks/step_cost.py measures the difference).
+            would_keep = apply()[:3]
+            ok = all_finite(loss_value, grads, *would_keep) & active
 
             def keep():
                 zeros = jax.tree.map(jnp.zeros_like, params) if recording else None
@@ -147,7 +156,8 @@ def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
         optimizer: an ``optax.GradientTransformation`` (funcnet.optim or optax).
         accuracy: ``"auto"`` (picked from the loss), a function
             ``(outputs, targets) -> (N,)`` of 0/1, or ``None``.
-        guard: skip (and report) steps whose loss or gradients are not finite.
+        guard: skip (and report) steps whose loss, gradients or results (new params,
+            state, optimizer state) are not finite.
         donate: donate params, state and opt_state buffers to the step (the caller
             must not reuse the arrays it passed in).
 
