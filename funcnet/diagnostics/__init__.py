@@ -34,6 +34,17 @@ from funcnet.diagnostics._activations import (
     activations,
     dead_relu_fraction,
 )
+from funcnet.diagnostics._hessian import (
+    HessianEigen,
+    hessian_top_eigenvalue,
+    hessian_vector_product,
+)
+from funcnet.diagnostics._landscape import (
+    LossLandscape,
+    filter_normalized_direction,
+    loss_landscape,
+)
+from funcnet.diagnostics._lr_range import LRRangeResult, lr_range_test, suggest_learning_rate
 from funcnet.diagnostics._norms import (
     gradient_norm_vector,
     gradient_norms,
@@ -41,23 +52,39 @@ from funcnet.diagnostics._norms import (
     update_ratio_vector,
     update_ratios,
 )
-from funcnet.diagnostics._paths import PER, natural_order, parameter_paths, path_order_key
+from funcnet.diagnostics._paths import (
+    PER,
+    natural_order,
+    parameter_paths,
+    path_order_key,
+    pretty_path,
+)
 from funcnet.diagnostics._through_time import hidden_gradient_norms, hidden_gradients
 
 __all__ = [
     "PER",
     "ActivationStats",
+    "HessianEigen",
+    "LRRangeResult",
+    "LossLandscape",
     "activation_statistics",
     "activations",
     "dead_relu_fraction",
+    "filter_normalized_direction",
     "gradient_norm_vector",
     "gradient_norms",
     "gradient_ratio",
     "hidden_gradient_norms",
+    "hessian_top_eigenvalue",
+    "hessian_vector_product",
     "hidden_gradients",
+    "loss_landscape",
+    "lr_range_test",
     "natural_order",
     "parameter_paths",
     "path_order_key",
+    "pretty_path",
+    "suggest_learning_rate",
     "update_ratio_vector",
     "update_ratios",
 ]

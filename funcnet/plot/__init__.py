@@ -15,7 +15,7 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``confusion_counts``       the ``(K, K)`` count table (rows true, columns predicted)
 ``confusion_matrix``       that table drawn, counts in the cells
 ``image_grid``             images titled "pred p / true t", mistakes in red
-``weight_histograms``      one histogram per parameter leaf (keystr paths)
+``weight_histograms``      one histogram per parameter leaf (paths as ``dense_0/w``)
 ``activation_histograms``  one histogram per layer output, with the zero fraction
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
