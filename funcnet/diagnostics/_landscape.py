@@ -66,8 +66,8 @@ def filter_normalized_direction(direction, params, *, one_dimensional: str = "ze
     Example:
         >>> params = {"w": jnp.array([[3.0, 0.0], [4.0, 1.0]]), "b": jnp.ones(2)}
         >>> d = filter_normalized_direction({"w": jnp.ones((2, 2)), "b": jnp.ones(2)}, params)
-        >>> np.linalg.norm(d["w"], axis=0), d["b"]
-        (Array([5., 1.], dtype=float32), Array([0., 0.], dtype=float32))
+        >>> np.linalg.norm(d["w"], axis=0).round(4).tolist(), d["b"].tolist()
+        ([5.0, 1.0], [0.0, 0.0])
     """
     where = "filter_normalized_direction"
     if one_dimensional not in ONE_DIMENSIONAL:

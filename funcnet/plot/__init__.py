@@ -19,6 +19,8 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``activation_histograms``  one histogram per layer output, with the zero fraction
 ``expression_graph``       a scalar autograd graph (``reference.Value``): data and grad
 ``attention_maps``         one heatmap per attention head of a sequence, tokens on axes
+``lr_range``               loss against rate from a learning-rate range test, suggestion
+``loss_landscape``         a 1-D curve or 2-D contours of the loss around the params
 ``save``                   write a figure (PNG by default), creating parent folders
 ========================== =============================================================
 
@@ -50,6 +52,8 @@ _SOURCES = {
     "activation_histograms": "_histograms",
     "expression_graph": "_graph",
     "attention_maps": "_attention",
+    "lr_range": "_curvature",
+    "loss_landscape": "_curvature",
     "save": "_figures",
 }
 
@@ -65,6 +69,8 @@ __all__ = [
     "gradients_through_time",
     "image_grid",
     "loss_curves",
+    "loss_landscape",
+    "lr_range",
     "optimizer_paths",
     "save",
     "weight_histograms",
@@ -73,6 +79,7 @@ __all__ = [
 if TYPE_CHECKING:
     from funcnet.plot._attention import attention_maps
     from funcnet.plot._classification import confusion_counts, confusion_matrix, image_grid
+    from funcnet.plot._curvature import loss_landscape, lr_range
     from funcnet.plot._curves import gradient_magnitudes, loss_curves
     from funcnet.plot._figures import save
     from funcnet.plot._graph import expression_graph
