@@ -10,6 +10,7 @@ which costs a small multiple of one gradient.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable
@@ -73,36 +74,36 @@ def _scaled(tree, scale):
     return jax.tree.map(lambda x: (x * scale).astype(x.dtype), tree)
 
 
-def _power_iteration(loss, max_iterations: int, tol: float):
-    def run(params, start):
-        def hvp(v):
-            return hessian_vector_product(loss, params, v)
+# loss is static: calling again with the same function (and tree shapes) reuses the
+# compiled loop; max_iterations and tol are traced, so changing them compiles nothing
+@functools.partial(jax.jit, static_argnums=0)
+def _power_iteration(loss, params, start, max_iterations, tol):
+    def hvp(v):
+        return hessian_vector_product(loss, params, v)
 
-        def body(carry):
-            i, v, hv, _, _ = carry
-            norm = jnp.sqrt(tree_dot(hv, hv))
-            # a zero product means v lies in the null space: 0 is then the eigenvalue
-            v = jax.tree.map(lambda a, b: jnp.where(norm > 0, a, b),
-                             _scaled(hv, 1 / jnp.where(norm > 0, norm, 1)), v)
-            hv = hvp(v)
-            value = tree_dot(v, hv)
-            residual = jnp.sqrt(tree_dot(*(2 * [jax.tree.map(lambda h, x: h - value * x,
-                                                         hv, v)])))
-            relative = residual / jnp.maximum(jnp.abs(value), jnp.finfo(value.dtype).tiny)
-            return i + 1, v, hv, value, relative
+    def body(carry):
+        i, v, hv, _, _ = carry
+        norm = jnp.sqrt(tree_dot(hv, hv))
+        # a zero product means v lies in the null space: 0 is then the eigenvalue
+        v = jax.tree.map(lambda a, b: jnp.where(norm > 0, a, b),
+                         _scaled(hv, 1 / jnp.where(norm > 0, norm, 1)), v)
+        hv = hvp(v)
+        value = tree_dot(v, hv)
+        difference = jax.tree.map(lambda h, x: h - value * x, hv, v)
+        residual = jnp.sqrt(tree_dot(difference, difference))
+        relative = residual / jnp.maximum(jnp.abs(value), jnp.finfo(value.dtype).tiny)
+        return i + 1, v, hv, value, relative
 
-        def cond(carry):
-            i, _, _, value, relative = carry
-            return (i < max_iterations) & ~(relative <= tol) & jnp.isfinite(value)
+    def cond(carry):
+        i, _, _, value, relative = carry
+        return (i < max_iterations) & ~(relative <= tol) & jnp.isfinite(value)
 
-        hv = hvp(start)
-        value = tree_dot(start, hv)
-        init = (jnp.int32(1), start, hv, value, jnp.asarray(jnp.inf, value.dtype))
-        # the first product only sets the direction; the loop measures from the second
-        i, v, _, value, relative = jax.lax.while_loop(cond, body, body(init))
-        return value, v, i, relative
-
-    return jax.jit(run)
+    hv = hvp(start)
+    value = tree_dot(start, hv)
+    init = (jnp.int32(1), start, hv, value, jnp.asarray(jnp.inf, value.dtype))
+    # the first product only sets the direction; the loop measures from the second
+    i, v, _, value, relative = jax.lax.while_loop(cond, body, body(init))
+    return value, v, i, relative
 
 
 def hessian_top_eigenvalue(loss: Callable, params, *, max_iterations: int = 100,
@@ -151,8 +152,8 @@ def hessian_top_eigenvalue(loss: Callable, params, *, max_iterations: int = 100,
     _checks.prng_key(where, "key", key)
     start = gaussian_like(key, params)
     start = _scaled(start, 1 / jnp.sqrt(tree_dot(start, start)))
-    value, vector, iterations, residual = _power_iteration(loss, max_iterations, tol)(
-        params, start)
+    value, vector, iterations, residual = _power_iteration(loss, params, start,
+                                                           max_iterations, tol)
     value, residual = float(value), float(residual)
     if not np.isfinite(value):
         raise ValueError(f"{where}: the Hessian-vector product is not finite (eigenvalue "

@@ -12,6 +12,7 @@ weights) is a slice along the last axis: ``w[:, j]`` of a Dense ``(in, out)`` ke
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -100,19 +101,18 @@ def _same_layout(where: str, name: str, tree, params) -> None:
                              f"{np.shape(b)} like params, got {np.shape(a)}")
 
 
-def _evaluator(loss: Callable, chunk_size: int):
-    """Compiled ``(params, directions, coords (G, D)) -> (G,)`` losses, ``chunk_size``
-    grid points at a time (``vmap`` inside, ``lax.map`` over the chunks)."""
-    def run(params, directions, coords):
-        def at(c):
-            moved = jax.tree.map(
-                lambda w, *ds: w + sum(ci.astype(w.dtype) * d for ci, d in zip(c, ds, strict=True)),
-                params, *directions)
-            return loss(moved)
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _losses_at(loss: Callable, params, directions, chunk_size: int, coords):
+    """``(G,)`` losses at ``params + sum_k coords[:, k] * directions[k]``, ``chunk_size``
+    grid points at a time (``vmap`` inside a chunk, ``lax.map`` over the chunks). The
+    loss is static: the same function again reuses the compiled program."""
+    def at(c):
+        moved = jax.tree.map(
+            lambda w, *ds: w + sum(ci.astype(w.dtype) * d for ci, d in zip(c, ds, strict=True)),
+            params, *directions)
+        return loss(moved)
 
-        return jax.lax.map(at, coords, batch_size=chunk_size)
-
-    return jax.jit(run)
+    return jax.lax.map(at, coords, batch_size=chunk_size)
 
 
 def loss_landscape(loss: Callable, params, *, key=None, dims: int = 1, span: float = 1.0,
@@ -192,7 +192,7 @@ def loss_landscape(loss: Callable, params, *, key=None, dims: int = 1, span: flo
     grids = np.meshgrid(*([axis] * len(directions)), indexing="ij")
     coords = np.stack([g.ravel() for g in grids], axis=-1)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
-    losses = _evaluator(loss, chunk_size)(params, directions, jnp.asarray(coords, dtype))
+    losses = _losses_at(loss, params, directions, chunk_size, jnp.asarray(coords, dtype))
     losses = np.asarray(losses).reshape((points,) * len(directions))
     center = float(loss(params))
     return LossLandscape(axis, axis.copy() if len(directions) == 2 else None, losses,
