@@ -23,22 +23,20 @@ def quadratic(eigenvalues):
     q, _ = np.linalg.qr(RNG.normal(size=(len(eigenvalues),) * 2))
     a = jnp.asarray(q @ np.diag(eigenvalues) @ q.T)
     params = {"w": jnp.asarray(RNG.normal(size=(2, 3))), "b": jnp.asarray(RNG.normal(size=3))}
-    center, unravel = ravel_pytree(jax.tree.map(jnp.zeros_like, params))
-    center = center + 0.5
+    center = ravel_pytree(params)[0] + 0.5
 
     def loss(p):
         e = ravel_pytree(p)[0] - center
         return 0.5 * e @ a @ e
 
-    return loss, params, unravel
+    return loss, params
 
 
-@pytest.mark.parametrize("spectrum, expected", [
-    ([7.0, 3.0, 1.0, 0.5, 0.1, -0.2, -1.0, 2.0, 0.0], 7.0),
-    ([3.0, 2.0, 1.0, 0.5, -5.0, -1.0, 0.2, 0.0, 1.5], -5.0),  # largest |lambda|, signed
-])
-def test_quadratic_with_known_spectrum(spectrum, expected):
-    loss, params, _ = quadratic(spectrum)
+def test_quadratic_with_a_negative_dominant_eigenvalue():
+    # the largest lambda is 3, the largest |lambda| is -5: power iteration finds -5
+    # (a positive dominant one is the docstring's example and the network's below)
+    expected = -5.0
+    loss, params = quadratic([3.0, 2.0, 1.0, 0.5, -5.0, -1.0, 0.2, 0.0, 1.5])
     result = diagnostics.hessian_top_eigenvalue(loss, params, tol=1e-10, max_iterations=2000,
                                                 key=jax.random.key(3))
     assert result.converged and result.residual <= 1e-10
@@ -50,7 +48,7 @@ def test_quadratic_with_known_spectrum(spectrum, expected):
 
 
 def test_plus_minus_tie_is_reported_unconverged_and_flat_loss_gives_zero():
-    loss, params, _ = quadratic([2.0, -2.0, 1.0, 0.5, 0.0, 0.0, 0.1, -0.1, 0.3])
+    loss, params = quadratic([2.0, -2.0, 1.0, 0.5, 0.0, 0.0, 0.1, -0.1, 0.3])
     result = diagnostics.hessian_top_eigenvalue(loss, params, tol=1e-8, max_iterations=300)
     assert not result.converged and result.iterations == 300
     assert abs(result.eigenvalue) <= 2.0 + 1e-9  # a Rayleigh quotient inside the spectrum
@@ -78,10 +76,6 @@ def test_small_network_against_eigvalsh_of_the_dense_hessian():
     assert result.eigenvalue == pytest.approx(dominant, rel=1e-10)
     v = np.asarray(ravel_pytree(result.eigenvector)[0])
     np.testing.assert_allclose(dense @ v, dominant * v, atol=1e-7 * abs(dominant))
-    probe = jnp.asarray(RNG.normal(size=flat.shape))
-    hv = diagnostics.hessian_vector_product(loss, params, unravel(probe))
-    np.testing.assert_allclose(ravel_pytree(hv)[0], dense @ np.asarray(probe), rtol=1e-10,
-                               atol=1e-12)
 
 
 LOSS = lambda p: jnp.sum(p["w"] ** 2)  # noqa: E731

@@ -72,7 +72,7 @@ def test_sweep_replays_gradient_descent_and_diverges_past_two_over_lambda_max():
     assert not rises[result.rates[1:] <= limit].any() and rises.any()
     assert limit < result.rates[-1]
     lowest = result.rates[np.argmin(result.smoothed)]
-    assert result.suggested == pytest.approx(lowest / 10)
+    assert result.suggested == pytest.approx(lowest / 10) and result.suggested < limit
 
 
 def _sweep(**overrides):

@@ -67,7 +67,16 @@ def hessian_vector_product(loss: Callable, params, vector):
         >>> float(hv["a"]), float(hv["b"])
         (3.0, 1.0)
     """
+    return _hvp(loss, params, vector)
+
+
+def _forward_over_reverse(loss, params, vector):
     return jax.jvp(jax.grad(loss), (params,), (vector,))[1]
+
+
+# compiled (op by op, a product runs each of its many small steps on its own); the loss
+# is static, so the same function again reuses the program
+_hvp = jax.jit(_forward_over_reverse, static_argnums=0)
 
 
 def _scaled(tree, scale):
@@ -77,9 +86,12 @@ def _scaled(tree, scale):
 # loss is static: calling again with the same function (and tree shapes) reuses the
 # compiled loop; max_iterations and tol are traced, so changing them compiles nothing
 @functools.partial(jax.jit, static_argnums=0)
-def _power_iteration(loss, params, start, max_iterations, tol):
+def _power_iteration(loss, params, key, max_iterations, tol):
+    (start,) = gaussian_like(key, params)
+    start = _scaled(start, 1 / jnp.sqrt(tree_dot(start, start)))
+
     def hvp(v):
-        return hessian_vector_product(loss, params, v)
+        return _forward_over_reverse(loss, params, v)
 
     def body(carry):
         i, v, hv, _, _ = carry
@@ -150,9 +162,7 @@ def hessian_top_eigenvalue(loss: Callable, params, *, max_iterations: int = 100,
     if key is None:
         key = jax.random.key(0)
     _checks.prng_key(where, "key", key)
-    start = gaussian_like(key, params)
-    start = _scaled(start, 1 / jnp.sqrt(tree_dot(start, start)))
-    value, vector, iterations, residual = _power_iteration(loss, params, start,
+    value, vector, iterations, residual = _power_iteration(loss, params, key,
                                                            max_iterations, tol)
     value, residual = float(value), float(residual)
     if not np.isfinite(value):

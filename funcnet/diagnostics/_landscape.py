@@ -75,9 +75,13 @@ def filter_normalized_direction(direction, params, *, one_dimensional: str = "ze
         raise ValueError(f"{where}: one_dimensional must be one of {ONE_DIMENSIONAL}, got "
                          f"{one_dimensional!r}")
     _same_layout(where, "direction", direction, params)
+    return _normalized(direction, params, one_dimensional)
 
+
+@functools.partial(jax.jit, static_argnums=2)
+def _normalized(direction, params, one_dimensional: str):
     def normalize(d, w):
-        d, w = jnp.asarray(d, _checks.dtype_of(w)), jnp.asarray(w)
+        d = d.astype(w.dtype)
         if w.ndim <= 1:
             return jnp.zeros_like(w) if one_dimensional == "zero" else w
         axes = tuple(range(w.ndim - 1))
@@ -101,18 +105,27 @@ def _same_layout(where: str, name: str, tree, params) -> None:
                              f"{np.shape(b)} like params, got {np.shape(a)}")
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _losses_at(loss: Callable, params, directions, chunk_size: int, coords):
-    """``(G,)`` losses at ``params + sum_k coords[:, k] * directions[k]``, ``chunk_size``
-    grid points at a time (``vmap`` inside a chunk, ``lax.map`` over the chunks). The
-    loss is static: the same function again reuses the compiled program."""
+# one compiled program draws and normalises the directions and evaluates the grid and
+# the centre (op by op, those small steps cost more than the grid); the loss and the
+# options are static, so the same loss again reuses it
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _slice(loss: Callable, dims: int, normalize, one_dimensional: str, chunk_size: int,
+           params, key, given, coords):
+    """``(directions, (G,) losses, centre loss)`` at ``params + sum_k coords[:, k] d_k``,
+    ``chunk_size`` grid points at a time (``vmap`` in a chunk, ``lax.map`` over them)."""
+    directions = given if given is not None else tuple(gaussian_like(key, params, dims))
+    directions = tuple(jax.tree.map(lambda d, w: d.astype(w.dtype), d, params)
+                       for d in directions)
+    if normalize == "filter":
+        directions = tuple(_normalized(d, params, one_dimensional) for d in directions)
+
     def at(c):
         moved = jax.tree.map(
             lambda w, *ds: w + sum(ci.astype(w.dtype) * d for ci, d in zip(c, ds, strict=True)),
             params, *directions)
         return loss(moved)
 
-    return jax.lax.map(at, coords, batch_size=chunk_size)
+    return directions, jax.lax.map(at, coords, batch_size=chunk_size), loss(params)
 
 
 def loss_landscape(loss: Callable, params, *, key=None, dims: int = 1, span: float = 1.0,
@@ -175,7 +188,6 @@ def loss_landscape(loss: Callable, params, *, key=None, dims: int = 1, span: flo
         if key is None:
             key = jax.random.key(0)
         _checks.prng_key(where, "key", key)
-        directions = [gaussian_like(k, params) for k in jax.random.split(key, dims)]
     else:
         if isinstance(directions, dict) or not isinstance(directions, Sequence) \
                 or len(directions) not in (1, 2):
@@ -183,18 +195,14 @@ def loss_landscape(loss: Callable, params, *, key=None, dims: int = 1, span: flo
                              f"params, got {type(directions).__name__}")
         for i, direction in enumerate(directions):
             _same_layout(where, f"directions[{i}]", direction, params)
-    if normalize == "filter":
-        directions = [filter_normalized_direction(d, params, one_dimensional=one_dimensional)
-                      for d in directions]
-    directions = tuple(jax.tree.map(lambda d, w: jnp.asarray(d, _checks.dtype_of(w)), d, params)
-                       for d in directions)
+        dims, key, directions = len(directions), None, tuple(directions)
     axis = np.linspace(-span, span, points)
-    grids = np.meshgrid(*([axis] * len(directions)), indexing="ij")
+    grids = np.meshgrid(*([axis] * dims), indexing="ij")
     coords = np.stack([g.ravel() for g in grids], axis=-1)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
-    losses = _losses_at(loss, params, directions, chunk_size, jnp.asarray(coords, dtype))
-    losses = np.asarray(losses).reshape((points,) * len(directions))
-    center = float(loss(params))
-    return LossLandscape(axis, axis.copy() if len(directions) == 2 else None, losses,
-                         directions, center)
+    directions, losses, center = _slice(loss, dims, normalize, one_dimensional, chunk_size,
+                                        params, key, directions, jnp.asarray(coords, dtype))
+    losses = np.asarray(losses).reshape((points,) * dims)
+    return LossLandscape(axis, axis.copy() if dims == 2 else None, losses, directions,
+                         float(center))
 

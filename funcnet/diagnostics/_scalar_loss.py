@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from funcnet import _checks
 
@@ -42,10 +43,17 @@ def tree_dot(a, b):
                                               jax.tree_util.tree_leaves(b), strict=True))
 
 
-def gaussian_like(key, params):
-    """A standard-normal pytree with the structure, shapes and dtypes of ``params``."""
+def gaussian_like(key, params, count: int = 1) -> list:
+    """``count`` standard-normal pytrees with the structure, shapes and dtypes of ``params``.
+
+    One draw of ``(count, total size)`` split into the leaves: under ``jit`` a draw per
+    leaf compiles one random-bits program each, several times slower to compile.
+    """
     leaves, treedef = jax.tree_util.tree_flatten(params)
-    keys = jax.random.split(key, len(leaves))
-    return jax.tree_util.tree_unflatten(treedef, [
-        jax.random.normal(k, jnp.shape(leaf), _checks.dtype_of(leaf))
-        for k, leaf in zip(keys, leaves, strict=True)])
+    sizes = [int(np.prod(np.shape(leaf))) for leaf in leaves]
+    widest = jnp.result_type(*[_checks.dtype_of(leaf) for leaf in leaves])
+    draws = jax.random.normal(key, (count, sum(sizes)), widest)
+    cuts = np.cumsum(sizes)[:-1]
+    return [jax.tree_util.tree_unflatten(treedef, [
+        part.reshape(np.shape(leaf)).astype(_checks.dtype_of(leaf))
+        for part, leaf in zip(jnp.split(row, cuts), leaves, strict=True)]) for row in draws]
