@@ -134,7 +134,7 @@ def _sweep(model, loss_fn, optimizer, n: int, batch_size: int, beta: float, fact
 
 def lr_range_test(model, params, state, optimizer: Callable, train_data, *, batch_size: int,
                   key, min_lr: float = 1e-7, max_lr: float = 10.0, steps: int = 100,
-                  loss="softmax_cross_entropy_with_integer_labels", smoothing: float = 0.98,
+                  loss="softmax_cross_entropy_with_integer_labels", smoothing: float = 0.9,
                   diverge_factor: float = 4.0, rule: str = "min/10") -> LRRangeResult:
     """Train for ``steps`` steps with the rate growing from ``min_lr`` to ``max_lr``.
 
@@ -159,7 +159,11 @@ def lr_range_test(model, params, state, optimizer: Callable, train_data, *, batc
         min_lr, max_lr: the first and last rate, ``0 < min_lr < max_lr``.
         steps: number of rates (and steps), >= 2.
         loss: a loss accepting ``reduction="none"``, or its name (as in ``fit``).
-        smoothing: the moving average's ``beta`` in ``[0, 1)`` (0: no smoothing).
+        smoothing: the moving average's ``beta`` in ``[0, 1)`` (0: no smoothing). The
+            average lags the raw curve by about ``beta / (1 - beta)`` steps, which moves
+            its minimum (and so the suggestion) to larger rates: 9 steps for 0.9,
+            against 49 for the 0.98 often used, a whole decade of a 300-step sweep
+            over six decades.
         diverge_factor: stop once the smoothed loss exceeds this many times its lowest
             value, > 1.
         rule: how to pick ``suggested``: ``"min/10"`` or ``"steepest"``

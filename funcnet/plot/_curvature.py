@@ -57,7 +57,8 @@ def lr_range(result, *, ax=None, title: str | None = None):
     ax.plot(rates, smoothed, color="tab:blue", label="smoothed")
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size:
-        low, first = finite.min(), finite[0]
+        both = np.concatenate([finite, losses[np.isfinite(losses)]])
+        low, first = both.min(), finite[0]
         ax.set_ylim(low - 0.05 * (first - low + 1e-12), first + 0.25 * (first - low + 1e-12))
     if result.suggested is not None:
         ax.axvline(result.suggested, color="tab:red", linestyle="--",
