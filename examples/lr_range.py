@@ -41,6 +41,11 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/lr_range"))
     parser.add_argument("--data-dir", type=pathlib.Path, default=None)
+    parser.add_argument("--rule", choices=diagnostics.RULES, default="min/10",
+                        help="how the range test picks its suggestion")
+    parser.add_argument("--validation", action="store_true",
+                        help="hold out the last 10,000 training images and report accuracy "
+                             "on them (for choosing a rule without the test set)")
     parser.add_argument("--quick", action="store_true",
                         help="60 sweep steps and one epoch on 5,000 images (smoke test)")
     return parser.parse_args(argv)
@@ -50,6 +55,9 @@ def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = data.mnist(args.data_dir, layout="flat")
+    if args.validation:
+        x_train, y_train, x_test, y_test = x_train[:-10000], y_train[:-10000], \
+            x_train[-10000:], y_train[-10000:]
     if args.quick:
         x_train, y_train, x_test, y_test = x_train[:5000], y_train[:5000], x_test[:1000], \
             y_test[:1000]
@@ -60,11 +68,15 @@ def main(argv=None):
 
     result = diagnostics.lr_range_test(
         model, params, state, optim.adam, (x_train, y_train), batch_size=args.batch_size,
-        key=sweep_key, min_lr=1e-6, max_lr=1.0, steps=args.steps)
+        key=sweep_key, min_lr=1e-6, max_lr=1.0, steps=args.steps, rule=args.rule)
     lowest = float(result.rates[np.argmin(result.smoothed)])
     print(f"range test: {len(result.rates)} of {args.steps} steps (stopped early: "
           f"{result.diverged}); smoothed loss lowest at rate {lowest:.3g}; suggested "
           f"learning rate ({result.rule}) {result.suggested:.3g}", flush=True)
+    print("every rule on this curve: " + ", ".join(
+        f"{rule} {diagnostics.suggest_learning_rate(result.rates, result.smoothed, rule):.3g}"
+        for rule in diagnostics.RULES), flush=True)
+    split = "validation" if args.validation else "test"
 
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     optimizer = optim.adam(optim.cosine_decay_schedule(result.suggested, max(steps, 1)))
@@ -73,14 +85,15 @@ def main(argv=None):
         batch_size=args.batch_size, key=fit_key, eval_data=(x_test, y_test))
     for epoch, loss, accuracy in zip(history["epoch"], history["train_loss"],
                                      history["eval_accuracy"], strict=True):
-        print(f"epoch {epoch:2d}  train loss {loss:.4f}  test accuracy {accuracy:.4f}")
+        print(f"epoch {epoch:2d}  train loss {loss:.4f}  {split} accuracy {accuracy:.4f}",
+              flush=True)
     accuracy = float(history["eval_accuracy"][-1])
 
     args.out.mkdir(parents=True, exist_ok=True)
     plot.save(plot.lr_range(result, title=f"MNIST MLP, Adam: range test suggests "
                                          f"{result.suggested:.2g}"),
               args.out / "lr_range.png")
-    print(f"test accuracy {accuracy:.4f} after {args.epochs} epochs at the suggested rate "
+    print(f"{split} accuracy {accuracy:.4f} after {args.epochs} epochs at the suggested rate "
           f"{result.suggested:.3g} (main job at 1e-3: {MAIN_JOB_ACCURACY:.4f}); "
           f"{time.perf_counter() - start:.1f} s in all; picture in {args.out}/")
     return accuracy

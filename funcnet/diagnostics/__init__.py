@@ -44,7 +44,12 @@ from funcnet.diagnostics._landscape import (
     filter_normalized_direction,
     loss_landscape,
 )
-from funcnet.diagnostics._lr_range import LRRangeResult, lr_range_test, suggest_learning_rate
+from funcnet.diagnostics._lr_range import (
+    RULES,
+    LRRangeResult,
+    lr_range_test,
+    suggest_learning_rate,
+)
 from funcnet.diagnostics._norms import (
     gradient_norm_vector,
     gradient_norms,
@@ -63,6 +68,7 @@ from funcnet.diagnostics._through_time import hidden_gradient_norms, hidden_grad
 
 __all__ = [
     "PER",
+    "RULES",
     "ActivationStats",
     "HessianEigen",
     "LRRangeResult",

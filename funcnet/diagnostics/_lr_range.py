@@ -18,7 +18,7 @@ import numpy as np
 
 from funcnet import _checks
 
-RULES = ("min/10", "steepest")
+RULES = ("min/10", "steepest", "valley")
 
 
 class LRRangeResult(NamedTuple):
@@ -30,7 +30,7 @@ class LRRangeResult(NamedTuple):
         smoothed: ``(S,)`` the bias-corrected exponential moving average of ``losses``.
         suggested: the rate ``rule`` picks (see :func:`suggest_learning_rate`), or
             ``None`` when the smoothed loss never fell (start the sweep lower).
-        rule: the rule used, ``"min/10"`` or ``"steepest"``.
+        rule: the rule used (see :func:`suggest_learning_rate`).
         diverged: whether the sweep stopped early because the loss blew up.
     """
 
@@ -50,11 +50,14 @@ def suggest_learning_rate(rates, smoothed, rule: str = "min/10") -> float | None
     safety margin while staying within a decade of the fastest rate.
     ``"steepest"``: the rate where the smoothed loss falls fastest per decade of rate
     (most negative ``d loss / d log(rate)``), looking only at rates below the minimum.
+    ``"valley"``: the geometric middle of those two rates, ``sqrt(steepest * lowest)``,
+    halfway in log-rate across the valley from where the rate starts to pay off to
+    the largest rate that still helps.
 
     Args:
         rates: ``(S,)`` increasing positive rates.
         smoothed: ``(S,)`` the smoothed loss at each rate.
-        rule: ``"min/10"`` or ``"steepest"``.
+        rule: ``"min/10"``, ``"steepest"`` or ``"valley"``.
 
     Returns:
         The suggested rate, or ``None`` when the lowest loss is at the first rate (the
@@ -63,9 +66,9 @@ def suggest_learning_rate(rates, smoothed, rule: str = "min/10") -> float | None
     Example:
         >>> rates = np.logspace(-5, 0, 6)               # 1e-5, 1e-4, ..., 1
         >>> smoothed = np.array([2.0, 1.9, 1.0, 0.95, 0.9, 5.0])  # lowest at 0.1
-        >>> suggest_learning_rate(rates, smoothed), suggest_learning_rate(rates, smoothed,
-        ...                                                                "steepest")
-        (0.01, 0.0001)
+        >>> [suggest_learning_rate(rates, smoothed, rule)
+        ...  for rule in ("min/10", "steepest", "valley")]
+        [0.01, 0.0001, 0.001]
     """
     where = "suggest_learning_rate"
     if rule not in RULES:
@@ -86,7 +89,8 @@ def suggest_learning_rate(rates, smoothed, rule: str = "min/10") -> float | None
     if rule == "min/10":
         return float(rates[lowest] / 10)
     slopes = np.gradient(smoothed[:lowest + 1], np.log(rates[:lowest + 1]))
-    return float(rates[int(np.argmin(np.where(np.isfinite(slopes), slopes, np.inf)))])
+    steepest = rates[int(np.argmin(np.where(np.isfinite(slopes), slopes, np.inf)))]
+    return float(steepest if rule == "steepest" else np.sqrt(steepest * rates[lowest]))
 
 
 def _sweep(model, loss_fn, optimizer, n: int, batch_size: int, beta: float, factor: float):
@@ -166,7 +170,7 @@ def lr_range_test(model, params, state, optimizer: Callable, train_data, *, batc
             over six decades.
         diverge_factor: stop once the smoothed loss exceeds this many times its lowest
             value, > 1.
-        rule: how to pick ``suggested``: ``"min/10"`` or ``"steepest"``
+        rule: how to pick ``suggested``: ``"min/10"``, ``"steepest"`` or ``"valley"``
             (:func:`suggest_learning_rate`).
 
     Returns:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from matplotlib.colors import LogNorm
 
 from funcnet.plot._figures import figure_and_axes
 
@@ -79,7 +78,8 @@ def loss_landscape(landscape, *, log_scale: bool = False, levels: int = 20, ax=N
 
     Args:
         landscape: a ``LossLandscape`` from ``funcnet.diagnostics.loss_landscape``.
-        log_scale: logarithmic loss scale (colours for 2-D); losses must be positive.
+        log_scale: logarithmic loss scale (for 2-D, contours of ``log10(loss)``);
+            losses must be positive.
         levels: contour levels for a 2-D slice, a positive integer.
         ax: an Axes to draw into, or None for a new figure.
         title: axes title.
@@ -112,17 +112,12 @@ def loss_landscape(landscape, *, log_scale: bool = False, levels: int = 20, ax=N
     if two_d:
         betas = np.asarray(landscape.betas, np.float64)
         shown = np.where(np.isfinite(losses), losses, np.nan)
-        low, high = np.nanmin(shown), np.nanmax(shown)
-        # log levels spaced evenly in log(loss); matplotlib's own pick whole decades only
-        steps = (np.geomspace(low, high, int(levels) + 1) if log_scale
-                 else np.linspace(low, high, int(levels) + 1))
-        if not high > low:
-            steps = int(levels)  # a flat slice: let matplotlib place its one level
-        norm = LogNorm(low, high) if log_scale and high > low else None
-        filled = ax.contourf(alphas, betas, shown.T, levels=steps, cmap="viridis", norm=norm)
-        ax.contour(alphas, betas, shown.T, levels=steps, colors="white", linewidths=0.4,
-                   alpha=0.6, norm=norm)
-        fig.colorbar(filled, ax=ax, label="loss")
+        # on a log scale the contours are of log10(loss): even steps in it, readable ticks
+        shown = np.log10(shown) if log_scale else shown
+        filled = ax.contourf(alphas, betas, shown.T, levels=int(levels), cmap="viridis")
+        ax.contour(alphas, betas, shown.T, levels=filled.levels, colors="white",
+                   linewidths=0.4, alpha=0.6)
+        fig.colorbar(filled, ax=ax, label="log10 loss" if log_scale else "loss")
         ax.plot([0], [0], marker="*", color="tab:red", markersize=10, label="params")
         ax.set_xlabel("direction 1")
         ax.set_ylabel("direction 2")
