@@ -33,6 +33,8 @@ def test_rules_on_a_curve_with_a_known_answer():
     assert abs(np.log10(steepest) - a) <= step / 2 + 1e-12
     tenth = diagnostics.suggest_learning_rate(rates, smoothed, "min/10")
     assert abs(np.log10(tenth * 10) - low) <= step / 2 + 1e-12
+    valley = diagnostics.suggest_learning_rate(rates, smoothed, "valley")
+    assert abs(np.log10(valley) - (a + low) / 2) <= step / 2 + 1e-12
     rising = np.linspace(1.0, 2.0, 10)
     assert diagnostics.suggest_learning_rate(np.logspace(-3, 0, 10), rising) is None
 

@@ -66,9 +66,9 @@ def suggest_learning_rate(rates, smoothed, rule: str = "min/10") -> float | None
     Example:
         >>> rates = np.logspace(-5, 0, 6)               # 1e-5, 1e-4, ..., 1
         >>> smoothed = np.array([2.0, 1.9, 1.0, 0.95, 0.9, 5.0])  # lowest at 0.1
-        >>> [suggest_learning_rate(rates, smoothed, rule)
-        ...  for rule in ("min/10", "steepest", "valley")]
-        [0.01, 0.0001, 0.001]
+        >>> [f"{suggest_learning_rate(rates, smoothed, rule):.3g}"
+        ...  for rule in ("min/10", "steepest", "valley")]   # valley: sqrt(1e-4 * 0.1)
+        ['0.01', '0.0001', '0.00316']
     """
     where = "suggest_learning_rate"
     if rule not in RULES:

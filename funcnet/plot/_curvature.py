@@ -116,7 +116,8 @@ def loss_landscape(landscape, *, log_scale: bool = False, levels: int = 20, ax=N
         shown = np.log10(shown) if log_scale else shown
         filled = ax.contourf(alphas, betas, shown.T, levels=int(levels), cmap="viridis")
         ax.contour(alphas, betas, shown.T, levels=filled.levels, colors="white",
-                   linewidths=0.4, alpha=0.6)
+                   linewidths=0.4, alpha=0.6, linestyles="solid")
+        ax.locator_params(nbins=5)
         fig.colorbar(filled, ax=ax, label="log10 loss" if log_scale else "loss")
         ax.plot([0], [0], marker="*", color="tab:red", markersize=10, label="params")
         ax.set_xlabel("direction 1")
