@@ -50,7 +50,7 @@ def test_sweep_replays_gradient_descent_and_diverges_past_two_over_lambda_max():
     lam_max = np.linalg.eigvalsh(2 / n * design.T @ design)[-1]  # Hessian of the mean MSE
     result = diagnostics.lr_range_test(
         model, params, state, optim.sgd, (x, y), batch_size=n, key=jax.random.key(1),
-        min_lr=1e-3, max_lr=100.0, steps=40, loss="mse", smoothing=0.0)
+        min_lr=1e-3, max_lr=100.0, steps=40, loss="mse", smoothing=0.0, rule="min/10")
     rates = 1e-3 * (1e5) ** (np.arange(40) / 39)
     count = len(result.rates)
     np.testing.assert_allclose(result.rates, rates[:count], rtol=1e-15)

@@ -42,7 +42,7 @@ class LRRangeResult(NamedTuple):
     diverged: bool
 
 
-def suggest_learning_rate(rates, smoothed, rule: str = "min/10") -> float | None:
+def suggest_learning_rate(rates, smoothed, rule: str = "valley") -> float | None:
     """The rate a range test suggests, from its smoothed loss curve.
 
     ``"min/10"``: a tenth of the rate at which the smoothed loss is lowest. The
@@ -50,14 +50,16 @@ def suggest_learning_rate(rates, smoothed, rule: str = "min/10") -> float | None
     safety margin while staying within a decade of the fastest rate.
     ``"steepest"``: the rate where the smoothed loss falls fastest per decade of rate
     (most negative ``d loss / d log(rate)``), looking only at rates below the minimum.
-    ``"valley"``: the geometric middle of those two rates, ``sqrt(steepest * lowest)``,
-    halfway in log-rate across the valley from where the rate starts to pay off to
-    the largest rate that still helps.
+    ``"valley"`` (the default): the geometric middle of those two rates,
+    ``sqrt(steepest * lowest)``, halfway in log-rate across the valley from where the
+    rate starts to pay off to the largest rate that still helps. On the MNIST MLP with
+    Adam it was picked over ``"min/10"`` on a validation split (98.27% against 98.01%
+    after the main job's 5 epochs, ``examples/lr_range.py --validation``).
 
     Args:
         rates: ``(S,)`` increasing positive rates.
         smoothed: ``(S,)`` the smoothed loss at each rate.
-        rule: ``"min/10"``, ``"steepest"`` or ``"valley"``.
+        rule: ``"valley"``, ``"min/10"`` or ``"steepest"``.
 
     Returns:
         The suggested rate, or ``None`` when the lowest loss is at the first rate (the
@@ -139,7 +141,7 @@ def _sweep(model, loss_fn, optimizer, n: int, batch_size: int, beta: float, fact
 def lr_range_test(model, params, state, optimizer: Callable, train_data, *, batch_size: int,
                   key, min_lr: float = 1e-7, max_lr: float = 10.0, steps: int = 100,
                   loss="softmax_cross_entropy_with_integer_labels", smoothing: float = 0.9,
-                  diverge_factor: float = 4.0, rule: str = "min/10") -> LRRangeResult:
+                  diverge_factor: float = 4.0, rule: str = "valley") -> LRRangeResult:
     """Train for ``steps`` steps with the rate growing from ``min_lr`` to ``max_lr``.
 
     Step ``t`` uses ``min_lr * (max_lr / min_lr) ** (t / (steps - 1))`` on the next batch
@@ -170,7 +172,7 @@ def lr_range_test(model, params, state, optimizer: Callable, train_data, *, batc
             over six decades.
         diverge_factor: stop once the smoothed loss exceeds this many times its lowest
             value, > 1.
-        rule: how to pick ``suggested``: ``"min/10"``, ``"steepest"`` or ``"valley"``
+        rule: how to pick ``suggested``: ``"valley"``, ``"min/10"`` or ``"steepest"``
             (:func:`suggest_learning_rate`).
 
     Returns:
