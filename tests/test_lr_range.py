@@ -97,7 +97,7 @@ BAD = [
     ("smoothing 1", lambda: _sweep(smoothing=1.0), ValueError,
      r"smoothing must be in \[0, 1\), got 1.0"),
     ("factor 1", lambda: _sweep(diverge_factor=1.0), ValueError, r"diverge_factor must be > 1"),
-    ("rule", lambda: _sweep(rule="valley"), ValueError, r"rule must be one of .* 'valley'"),
+    ("rule", lambda: _sweep(rule="fastest"), ValueError, r"rule must be one of .* 'fastest'"),
     ("batch too big", lambda: _sweep(batch_size=9), ValueError,
      r"lr_range_test: batch_size must be at most the number of training samples \(8\)"),
     ("rule of suggest", lambda: diagnostics.suggest_learning_rate([1, 2], [1, 2], "x"),
