@@ -25,7 +25,7 @@ def quadratic(p):
     return 0.5 * v @ jnp.asarray(A) @ v + jnp.asarray(G) @ v
 
 
-def test_2d_slice_of_a_quadratic_is_the_analytic_paraboloid(tmp_path):
+def test_2d_slice_of_a_quadratic_is_the_analytic_paraboloid():
     scape = diagnostics.loss_landscape(quadratic, PARAMS, key=jax.random.key(2), dims=2,
                                        span=0.7, points=6, chunk_size=5,
                                        one_dimensional="copy")
@@ -39,7 +39,6 @@ def test_2d_slice_of_a_quadratic_is_the_analytic_paraboloid(tmp_path):
     np.testing.assert_allclose(scape.losses, expected, rtol=1e-12)
     np.testing.assert_allclose(scape.alphas, np.linspace(-0.7, 0.7, 6))
     assert scape.center == pytest.approx(float(quadratic(PARAMS)), rel=1e-14)
-    plot.save(plot.loss_landscape(scape), tmp_path / "plane.png")
 
 
 def test_1d_slice_along_a_given_direction_unnormalised():
@@ -51,6 +50,10 @@ def test_1d_slice_along_a_given_direction_unnormalised():
     a = scape.alphas
     expected = quadratic(PARAMS) + a * ((A @ theta + G) @ d) + 0.5 * a * a * (d @ A @ d)
     np.testing.assert_allclose(scape.losses, expected, rtol=1e-12)
+    (ax,) = plot.loss_landscape(scape).axes
+    curve, center = ax.get_lines()
+    np.testing.assert_allclose(curve.get_ydata(), scape.losses)
+    assert list(center.get_xdata()) == [0] and list(center.get_ydata()) == [scape.center]
 
 
 @pytest.mark.parametrize("one_dimensional", ["zero", "copy"])

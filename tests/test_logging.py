@@ -14,7 +14,7 @@ def xor_fit(epochs, **kwargs):
     model = fn.Sequential([fn.Dense(4), fn.tanh, fn.Dense(2)])
     params, state = model.init(jax.random.key(0), (2,))
     return fn.fit(model, params, state, optim.sgd(0.5), (x, y), epochs=epochs, batch_size=4,
-                  key=jax.random.key(1), eval_data=(x, y), **kwargs)
+                  key=jax.random.key(1), **kwargs)
 
 
 class Crash(Exception):
@@ -31,16 +31,28 @@ def test_file_equals_history_across_a_crash_and_a_resume(tmp_path):
             raise Crash
 
     with pytest.raises(Crash):
-        xor_fit(4, callback=crash_after_logging_epoch_3, checkpoint_dir=checkpoints,
-                record_gradients=True)
+        xor_fit(4, callback=crash_after_logging_epoch_3, checkpoint_dir=checkpoints)
     assert fn.read_history(path)["epoch"] == [1, 2, 3]
     # the resumed run starts after epoch 2's checkpoint and writes epochs 3 and 4 again
-    history = xor_fit(4, callback=fn.history_logger(path), checkpoint_dir=checkpoints,
-                      record_gradients=True).history
+    history = xor_fit(4, callback=fn.history_logger(path), checkpoint_dir=checkpoints).history
     assert history["epoch"] == [1, 2, 3, 4]
-    assert fn.read_history(path) == history  # dict entries (gradient norms) included
-    lines = path.read_text().splitlines()
-    assert len(lines) == 5 and "gradient_norms/['dense_0']['w']" in lines[0].split(",")
+    assert fn.read_history(path) == history
+    assert len(path.read_text().splitlines()) == 5  # the header and one row per epoch
+
+
+def test_dict_entries_get_one_csv_column_per_path_and_come_back_as_dicts(tmp_path):
+    # the shape of fit(record_gradients=True)'s rows, written without training
+    path = tmp_path / "g.csv"
+    logger = fn.history_logger(path)
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "train_accuracy": None,
+             "gradient_norms": {"['dense_0']['w']": 0.1 * e, "['dense_2']['b']": 2.0 ** -e}}
+            for e in (1, 2)]
+    for row in rows:
+        logger(row["epoch"], row, None, None)
+    assert path.read_text().splitlines()[0] == (
+        "epoch,train_loss,train_accuracy,gradient_norms/['dense_0']['w'],"
+        "gradient_norms/['dense_2']['b']")
+    assert fn.read_history(path) == {key: [row[key] for row in rows] for key in rows[0]}
 
 
 def test_a_line_cut_short_by_a_crash_is_ignored_and_replaced(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import funcnet as fn
-from funcnet import diagnostics, optim
+from funcnet import diagnostics, optim, plot
 
 RNG = np.random.default_rng(5)
 
@@ -37,6 +37,18 @@ def test_rules_on_a_curve_with_a_known_answer():
     assert abs(np.log10(valley) - (a + low) / 2) <= step / 2 + 1e-12
     rising = np.linspace(1.0, 2.0, 10)
     assert diagnostics.suggest_learning_rate(np.logspace(-3, 0, 10), rising) is None
+
+
+def test_plot_marks_the_suggestion_on_a_log_axis():
+    rates = np.logspace(-5, 0, 30)
+    smoothed = 2 - np.tanh(np.log10(rates) + 3) + np.exp(3 * np.log10(rates))
+    result = diagnostics.LRRangeResult(rates, smoothed + 0.01, smoothed, 3e-4, "valley", True)
+    (ax,) = plot.lr_range(result).axes
+    raw, smooth, marker = ax.get_lines()
+    assert ax.get_xscale() == "log"
+    np.testing.assert_array_equal(smooth.get_ydata(), smoothed)
+    assert list(marker.get_xdata()) == [3e-4, 3e-4]
+    assert "suggested 0.0003 (valley)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_sweep_replays_gradient_descent_and_diverges_past_two_over_lambda_max():
