@@ -94,6 +94,9 @@ BAD = [
     ("no iterations", lambda: diagnostics.hessian_top_eigenvalue(LOSS, PARAMS,
                                                                  max_iterations=0),
      ValueError, r"max_iterations must be a positive integer, got 0"),
+    ("one iteration", lambda: diagnostics.hessian_top_eigenvalue(LOSS, PARAMS,
+                                                                 max_iterations=1),
+     ValueError, r"max_iterations must be at least 2 \(the first product only sets"),
     ("raw key", lambda: diagnostics.hessian_top_eigenvalue(LOSS, PARAMS, key=1), TypeError,
      r"hessian_top_eigenvalue: key"),
     ("non-finite", lambda: diagnostics.hessian_top_eigenvalue(

@@ -137,7 +137,7 @@ def hessian_top_eigenvalue(loss: Callable, params, *, max_iterations: int = 100,
     Args:
         loss: ``loss(params) -> scalar``, the data already bound (a closure over a batch).
         params: any pytree of float arrays; the Hessian is over all its leaves together.
-        max_iterations: at most this many Hessian-vector products.
+        max_iterations: at most this many Hessian-vector products, >= 2.
         tol: relative residual at which to stop, > 0.
         key: a ``jax.random`` key for the random start (default ``jax.random.key(0)``).
 
@@ -155,6 +155,9 @@ def hessian_top_eigenvalue(loss: Callable, params, *, max_iterations: int = 100,
     check_params(where, params)
     check_scalar_loss(where, loss, params)
     max_iterations = _checks.positive_int(where, "max_iterations", max_iterations)
+    if max_iterations < 2:
+        raise ValueError(f"{where}: max_iterations must be at least 2 (the first product "
+                         f"only sets the direction), got {max_iterations}")
     if (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
             or not (math.isfinite(tol) and tol > 0)):
         raise ValueError(f"{where}: tol must be a finite number > 0 (a relative residual), "
