@@ -115,7 +115,8 @@ def _sweep(model, loss_fn, optimizer, n: int, batch_size: int, beta: float, fact
                 new_params, new_state, new_opt_state, m, _ = update(
                     params, state, opt_state, x[idx], y[idx], mask,
                     jax.random.fold_in(step_key, t))
-                value = m.loss_sum / m.count
+                # the curve's dtype whatever the params' (float32 params under x64)
+                value = (m.loss_sum / m.count).astype(average.dtype)
                 new_average = beta * average + (1 - beta) * value
                 smooth = new_average / (1 - beta ** (t + 1).astype(value.dtype))
                 blew_up = ~m.finite | ~(smooth <= factor * best)
