@@ -12,6 +12,13 @@ Through time, for a recurrent layer: :func:`hidden_gradients` gives ``dL/dh_t`` 
 every step and :func:`hidden_gradient_norms` its norm per step, which falls
 geometrically back through a plain RNN and much less through an LSTM or GRU.
 
+Curvature and the loss around the params, each one compiled program:
+:func:`hessian_top_eigenvalue` (power iteration on Hessian-vector products; gradient
+descent diverges past ``2 / lambda_max``), :func:`lr_range_test` (the rate swept
+exponentially over a short run, with a suggested rate) and :func:`loss_landscape`
+(1-D and 2-D slices along filter-normalised random directions). Plot labels write
+paths as :func:`pretty_path` does (``"dense_0/w"``).
+
 Two forms of each per-path measure:
 
 * ``gradient_norms(grads) -> {path: norm}``: for printing and
