@@ -73,6 +73,7 @@ from funcnet.losses import (
 from funcnet.summary import Summary, summary
 from funcnet.train.evaluate import evaluate, predict
 from funcnet.train.fit import EarlyStopping, FitResult, NonFiniteError, fit
+from funcnet.train.history_log import HistoryLogger, history_logger, read_history
 from funcnet.train.step import make_step
 
 __version__ = "0.1.0"
@@ -102,11 +103,14 @@ __all__ = [
     "Dense",
     "EarlyStopping",
     "FitResult",
+    "HistoryLogger",
     "NonFiniteError",
     "evaluate",
     "fit",
+    "history_logger",
     "make_step",
     "predict",
+    "read_history",
     "Layer",
     "Node",
     "Sequential",

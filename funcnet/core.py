@@ -336,9 +336,19 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     ``apply`` splits ``key`` (when given and a child needs one) into one key per child
     (:func:`child_keys`), so no two dropout layers share a mask.
 
+    Naming: child ``i`` is ``f"{child.name}_{i}"`` with ``i`` its position in the list,
+    counting the layers without params (activations) too, as PyTorch's
+    ``nn.Sequential`` numbers its ``state_dict`` keys. So Dense layers around ReLUs are
+    ``dense_0``, ``dense_2``, ``dense_4``, and a parameter-free layer keeps an empty
+    ``{}`` entry (``relu_1``). This naming is the one funcnet has always used, so
+    checkpoints written by earlier versions load as before. Plots label a leaf by its
+    path (``"dense_2/w"``, ``funcnet.diagnostics.pretty_path``).
+
     Example:
         >>> model = Sequential([Dense(4), tanh, Dense(1), sigmoid])
         >>> params, state = model.init(jax.random.key(0), (2,))
+        >>> list(params)
+        ['dense_0', 'tanh_1', 'dense_2', 'sigmoid_3']
         >>> jax.tree.map(jnp.shape, params)["dense_0"]
         {'b': (4,), 'w': (2, 4)}
         >>> y, state = model.apply(params, state, jnp.ones((5, 2)))

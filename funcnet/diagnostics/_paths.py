@@ -72,3 +72,26 @@ def parameter_paths(tree, *, per: str = "leaf") -> list[str]:
         ["['dense_0']['b']", "['dense_0']['w']", "['dense_2']['w']"]
     """
     return [name for name, _ in _groups("parameter_paths", tree, per)]
+
+
+def pretty_path(path) -> str:
+    """A parameter path as a plot label: ``"dense_2/w"`` for ``"['dense_2']['w']"``.
+
+    Takes a ``jax.tree_util.keystr`` string or a key path (from
+    ``jax.tree_util.tree_flatten_with_path``). Each dict key, list index or attribute
+    becomes one ``/``-separated part; a string that is not a keystr path (``"layer 0"``,
+    an already pretty ``"dense_0/w"``) is returned unchanged, so labels of any origin
+    pass through it.
+
+    Example:
+        >>> pretty_path("['residual_1']['block']['dense_0']['w']")
+        'residual_1/block/dense_0/w'
+        >>> pretty_path("[2]"), pretty_path("layer 0"), pretty_path("<root>")
+        ('2', 'layer 0', '<root>')
+    """
+    if not isinstance(path, str):
+        path = jax.tree_util.keystr(tuple(path))
+    parts = _COMPONENT.findall(path)
+    if not parts or "".join(_COMPONENT.sub("", path).split()):
+        return path  # not (only) keystr components: a label already
+    return "/".join(quoted or index or attr or other for quoted, index, attr, other in parts)

@@ -15,7 +15,7 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``confusion_counts``       the ``(K, K)`` count table (rows true, columns predicted)
 ``confusion_matrix``       that table drawn, counts in the cells
 ``image_grid``             images titled "pred p / true t", mistakes in red
-``weight_histograms``      one histogram per parameter leaf (keystr paths)
+``weight_histograms``      one histogram per parameter leaf (paths as ``dense_0/w``)
 ``activation_histograms``  one histogram per layer output, with the zero fraction
 ``training_health``        ``fit(record=Health())``'s dashboard: distributions, saturated
                            and dead units, gradient:data and update:data ratios per layer
@@ -25,6 +25,8 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 ``matrices``               heatmaps of small matrices (W beside dW, a dropout mask), signed
 ``layer_panels``           per-layer quantities side by side (gradient, activation, weight)
 ``gradient_check``         numerical against analytic gradients: bars, scatter, rel. error
+``lr_range``               loss against rate from a learning-rate range test, suggestion
+``loss_landscape``         a 1-D curve or 2-D contours of the loss around the params
 ``save``                   write a figure (PNG by default), creating parent folders
 ========================== =============================================================
 
@@ -61,6 +63,8 @@ _SOURCES = {
     "matrices": "_panels",
     "layer_panels": "_panels",
     "gradient_check": "_panels",
+    "lr_range": "_curvature",
+    "loss_landscape": "_curvature",
     "save": "_figures",
 }
 
@@ -80,6 +84,8 @@ __all__ = [
     "loss_curves",
     "matrices",
     "network_diagram",
+    "loss_landscape",
+    "lr_range",
     "optimizer_paths",
     "save",
     "training_health",
@@ -89,6 +95,7 @@ __all__ = [
 if TYPE_CHECKING:
     from funcnet.plot._attention import attention_maps
     from funcnet.plot._classification import confusion_counts, confusion_matrix, image_grid
+    from funcnet.plot._curvature import loss_landscape, lr_range
     from funcnet.plot._curves import gradient_magnitudes, loss_curves
     from funcnet.plot._figures import save
     from funcnet.plot._graph import expression_graph

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import PercentFormatter
 
+from funcnet.diagnostics._paths import pretty_path
 from funcnet.plot._figures import figure_and_axes, new_figure
 
 _MARKERS_UP_TO = 60  # below this many points each one gets a marker: 1 epoch stays visible
@@ -202,7 +203,7 @@ def _norm_table(where: str, norms, layer_names) -> tuple[list[str], np.ndarray, 
                              f"its layers by its keys")
         if not norms:
             raise ValueError(f"{where}: norms is empty; expected at least one layer")
-        names = [str(k) for k in norms]
+        names = [pretty_path(str(k)) for k in norms]
         ranks = {np.ndim(v) for v in norms.values()}
         if ranks == {0}:
             values = np.array([float(v) for v in norms.values()])
@@ -220,7 +221,7 @@ def _norm_table(where: str, norms, layer_names) -> tuple[list[str], np.ndarray, 
                              f"or a dict, got shape {values.shape}")
         count = values.shape[-1]
         names = ([f"layer {i}" for i in range(count)] if layer_names is None
-                 else [str(n) for n in layer_names])
+                 else [pretty_path(str(n)) for n in layer_names])
         if len(names) != count:
             raise ValueError(f"{where}: got {len(names)} layer_names for {count} layers "
                              f"(norms shape {values.shape})")
@@ -244,7 +245,8 @@ def gradient_magnitudes(norms, layer_names=None, *, kind: str = "auto",
     Args:
         norms: ``{path: float}`` for one step; ``{path: [float per epoch]}``; or an array
             ``(layers,)`` or ``(epochs, layers)`` named by ``layer_names``. Layers are
-            drawn in the given order (input first).
+            drawn in the given order (input first), keystr paths labelled pretty
+            (``"dense_0/w"``, by ``funcnet.diagnostics.pretty_path``).
         layer_names: names of the array's layers (default ``"layer 0"``, ...).
         kind: ``"bars"``, ``"lines"``, ``"heatmap"`` or ``"auto"`` (bars for one step,
             lines up to 10 layers, else a heat map).

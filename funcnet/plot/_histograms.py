@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import jax
 import numpy as np
 
+from funcnet.diagnostics._paths import pretty_path
 from funcnet.plot._figures import axes_grid
 
 
@@ -41,7 +42,7 @@ def _histogram_grid(where: str, named: list[tuple[str, np.ndarray]], *, bins: in
 
 
 def weight_histograms(params, *, bins: int = 50, ncols: int = 4, title: str | None = None):
-    """One histogram per parameter leaf, titled by its ``jax.tree_util.keystr`` path.
+    """One histogram per parameter leaf, titled by its path (``"dense_0/w"``).
 
     Useful before and after training: initial scales (He/Xavier), weights that blew up,
     biases that never moved. Each panel notes mean, std and any non-finite values.
@@ -58,11 +59,11 @@ def weight_histograms(params, *, bins: int = 50, ncols: int = 4, title: str | No
     Example:
         >>> model = Sequential([Dense(16), relu, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (4,))
-        >>> fig = weight_histograms(params)   # panels "['dense_0']['b'] (16,)", ...
+        >>> fig = weight_histograms(params)   # panels "dense_0/b (16,)", ...
     """
     where = "weight_histograms"
     leaves = jax.tree_util.tree_flatten_with_path(params)[0]
-    named = [(jax.tree_util.keystr(path), leaf) for path, leaf in leaves if np.size(leaf)]
+    named = [(pretty_path(path), leaf) for path, leaf in leaves if np.size(leaf)]
     if not named:
         raise ValueError(f"{where}: params has no array leaves to draw, got "
                          f"{jax.tree_util.tree_structure(params)}")

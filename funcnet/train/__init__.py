@@ -14,5 +14,7 @@ The public names are re-exported at the top level (``funcnet.fit``,
 * ``early_stopping``: the rule and the watch kept over epochs;
 * ``inputs``: checks of a dataset ``(x, y)``;
 * ``evaluate``: ``evaluate`` and ``predict``, compiled once per dataset shape;
-* ``fit``: the training loop that puts them together.
+* ``fit``: the training loop that puts them together;
+* ``history_log``: ``history_logger``, a callback writing each history row to a CSV or
+  JSON-lines file as training goes (crash-safe), and ``read_history``.
 """
