@@ -266,7 +266,7 @@ def layer_params(where: str, params, shapes: Mapping, *, name: str = "params",
     Returns:
         ``sizes`` with every named size found, e.g. ``{"in": 4}``.
 
-    Example:
+    Examples:
         >>> layer_params("Dense(5)", {"w": np.ones((4, 5)), "b": np.ones(5)},
         ...              {"w": ("in", 5), "b": (5,)})
         {'in': 4}

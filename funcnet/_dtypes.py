@@ -11,7 +11,7 @@ def at_least_float32(x):
     Sums of squares, normalisation statistics and losses of a ``compute_dtype`` model
     lose too much in 8 bits of mantissa; integers and wider floats pass as they are.
 
-    Example:
+    Examples:
         >>> at_least_float32(jnp.ones(2, jnp.bfloat16)).dtype, at_least_float32(jnp.arange(2)).dtype
         (dtype('float32'), dtype('int32'))
     """

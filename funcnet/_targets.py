@@ -83,7 +83,7 @@ def sum_tolerance(dtype, classes: int) -> float:
     roundings of one unit in the last place (``classes * eps``), the most that a
     distribution computed in that dtype (a softmax, a normalisation) can be off by.
 
-    Example:
+    Examples:
         >>> sum_tolerance(np.float32, 10)
         1.1920928955078125e-06
     """

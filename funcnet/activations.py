@@ -21,7 +21,7 @@ import jax.numpy as jnp
 def identity(z):
     """a = z.
 
-    Example:
+    Examples:
         >>> identity(jnp.array([-1.0, 2.0]))
         Array([-1.,  2.], dtype=float32)
     """
@@ -31,7 +31,7 @@ def identity(z):
 def sigmoid(z):
     """a = 1 / (1 + exp(-z)), computed without overflow for large |z|.
 
-    Example:
+    Examples:
         >>> sigmoid(jnp.array([0.0, 1000.0, -1000.0]))
         Array([0.5, 1. , 0. ], dtype=float32)
     """
@@ -42,7 +42,7 @@ def sigmoid(z):
 def tanh(z):
     """a = tanh(z).
 
-    Example:
+    Examples:
         >>> tanh(jnp.array([0.0]))
         Array([0.], dtype=float32)
     """
@@ -52,7 +52,7 @@ def tanh(z):
 def relu(z):
     """a = max(z, 0); the derivative at exactly 0 is taken as 0.
 
-    Example:
+    Examples:
         >>> relu(jnp.array([-1.0, 2.0]))
         Array([0., 2.], dtype=float32)
     """
@@ -64,7 +64,7 @@ def relu(z):
 def leaky_relu(z, negative_slope: float = 0.01):
     """a = z if z > 0 else negative_slope * z.
 
-    Example:
+    Examples:
         >>> leaky_relu(jnp.array([-1.0, 2.0]), negative_slope=0.1)
         Array([-0.1,  2. ], dtype=float32)
     """
@@ -74,7 +74,7 @@ def leaky_relu(z, negative_slope: float = 0.01):
 def softmax(z, axis: int = -1):
     """a_i = exp(z_i - max z) / sum_j exp(z_j - max z) along ``axis``.
 
-    Example:
+    Examples:
         >>> softmax(jnp.array([[1000.0, 0.0]]))
         Array([[1., 0.]], dtype=float32)
     """
@@ -88,7 +88,7 @@ def softmax(z, axis: int = -1):
 def log_softmax(z, axis: int = -1):
     """a_i = z_i - max z - log sum_j exp(z_j - max z) along ``axis``.
 
-    Example:
+    Examples:
         >>> log_softmax(jnp.array([[1000.0, 0.0]]))
         Array([[    0., -1000.]], dtype=float32)
     """
@@ -115,7 +115,7 @@ def gelu(z, approximate: bool = False):
     (z very negative): Phi(z) = erfc(-z / sqrt(2)) / 2 rather than (1 + erf(z / sqrt(2)))
     / 2, and (1 + tanh(u)) / 2 = sigmoid(2u), the same functions with no cancellation.
 
-    Example:
+    Examples:
         >>> gelu(jnp.array([-1.0, 0.0, 1.0]))
         Array([-0.15865527,  0.        ,  0.8413447 ], dtype=float32)
         >>> gelu(jnp.array([1.0]), approximate=True)
@@ -132,7 +132,7 @@ def gelu(z, approximate: bool = False):
 def silu(z):
     """a = z * sigmoid(z) (also called swish).
 
-    Example:
+    Examples:
         >>> silu(jnp.array([-1.0, 0.0, 1.0]))
         Array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)
     """

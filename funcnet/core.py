@@ -75,7 +75,7 @@ class Layer:
             model's on their data before compiling. A container takes its first
             child's, the layer that sees the raw input; ``None`` checks nothing.
 
-    Example:
+    Examples:
         >>> layer = Dense(3)
         >>> params, state = layer.init(jax.random.key(0), (2,))
         >>> jax.tree.map(jnp.shape, params)
@@ -101,7 +101,7 @@ class Layer:
     def __repr__(self) -> str:
         """The layer's type and hyperparameters from its spec, children indented below.
 
-        Example:
+        Examples:
             >>> print(Sequential([Dense(4), relu]))
             Sequential(
               dense_0: Dense(features=4, use_bias=True),
@@ -202,7 +202,7 @@ def walk(model: Layer, key=None) -> list[Node]:
     Returns:
         A list of :class:`Node`, the model itself first (path ``""``).
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(4), Dropout(0.5), Sequential([Dense(2), relu])])
         >>> [node.path for node in walk(model)]
         ['', 'dense_0', 'dropout_1', 'sequential_2', 'sequential_2/dense_0', 'sequential_2/relu_1']
@@ -228,7 +228,7 @@ def map_layers(model: Layer, fn: Callable[[str, Layer], Layer], path: str = "") 
     the container itself is passed to ``fn``; a layer without ``rebuild`` counts as a
     leaf. ``fn`` must keep each layer's ``name``, so the params keys stay the same.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(2), relu])
         >>> renamed = map_layers(model, lambda path, layer: layer)
         >>> [node.path for node in walk(renamed)]
@@ -248,7 +248,7 @@ def Activation(name: str, **hyperparameters) -> Layer:  # noqa: N802 (a layer co
         **hyperparameters: passed to the function (``negative_slope`` for leaky_relu,
             ``axis`` for softmax and log_softmax, ``approximate`` for gelu).
 
-    Example:
+    Examples:
         >>> Activation("leaky_relu", negative_slope=0.2).spec
         {'type': 'Activation', 'name': 'leaky_relu', 'negative_slope': 0.2}
     """
@@ -344,7 +344,7 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     checkpoints written by earlier versions load as before. Plots label a leaf by its
     path (``"dense_2/w"``, ``funcnet.diagnostics.pretty_path``).
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(4), tanh, Dense(1), sigmoid])
         >>> params, state = model.init(jax.random.key(0), (2,))
         >>> list(params)

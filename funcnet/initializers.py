@@ -16,7 +16,7 @@ lecun_normal       N(0, s^2)                                  s = sqrt(1 / fan_i
 
 ``xavier_*`` and ``kaiming_*`` are aliases of ``glorot_*`` and ``he_*``.
 
-Example:
+Examples:
     >>> w = he_normal(jax.random.key(0), (784, 512))
     >>> w.shape, w.dtype
     ((784, 512), dtype('float32'))
@@ -58,7 +58,7 @@ def ones(key, shape, dtype=jnp.float32):
 def constant(value: float):
     """Return an initializer filling every entry with ``value``.
 
-    Example:
+    Examples:
         >>> constant(0.1)(None, (3,))
         Array([0.1, 0.1, 0.1], dtype=float32)
     """

@@ -88,7 +88,7 @@ def mse(predictions, targets, reduction: str = "mean"):
         targets: same shape as ``predictions``, real.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` over the batch.
 
-    Example:
+    Examples:
         >>> mse(jnp.array([[1.0], [3.0]]), jnp.array([[0.0], [1.0]]))
         Array(2.5, dtype=float32)
     """
@@ -114,7 +114,7 @@ def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
             loss NaN under ``jit``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
-    Example:
+    Examples:
         >>> binary_cross_entropy_with_logits(jnp.array([[0.0]]), jnp.array([[1.0]]))
         Array(0.6931472, dtype=float32)
     """
@@ -149,7 +149,7 @@ def binary_cross_entropy(probabilities, labels, reduction: str = "mean",
             ``1e-15`` where that dtype holds ``1 - 1e-15`` (float64), else the smallest
             that does (``5.96e-8`` in float32).
 
-    Example:
+    Examples:
         >>> binary_cross_entropy(jnp.array([[0.5]]), jnp.array([[1.0]]))
         Array(0.6931472, dtype=float32)
     """
@@ -180,7 +180,7 @@ def softmax_cross_entropy(logits, targets, reduction: str = "mean"):
             beyond twice that tolerance).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
-    Example:
+    Examples:
         >>> softmax_cross_entropy(jnp.array([[0.0, 0.0]]), jnp.array([[1.0, 0.0]]))
         Array(0.6931472, dtype=float32)
     """
@@ -224,7 +224,7 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, reduction: str = "
             outside ``[0, K)``. To train with it, pass ``loss=sequence_cross_entropy(
             ignore=...)`` to ``fit``.
 
-    Example:
+    Examples:
         >>> softmax_cross_entropy_with_integer_labels(jnp.array([[0.0, 0.0]]),
         ...                                           jnp.array([0]))
         Array(0.6931472, dtype=float32)
@@ -328,7 +328,7 @@ def sequence_cross_entropy(*, ignore: int | None = None) -> SequenceCrossEntropy
     Returns:
         A :class:`SequenceCrossEntropy`, a loss function.
 
-    Example:
+    Examples:
         >>> loss = sequence_cross_entropy(ignore=-1)
         >>> loss(jnp.zeros((2, 3, 4)), jnp.array([[1, 2, -1], [3, -1, -1]]))
         Array(1.3862944, dtype=float32)
@@ -383,7 +383,7 @@ def targets_of(loss_fn) -> Targets | None:
     ``sequence_cross_entropy(...)`` or a ``functools.partial`` binding only keywords),
     else ``None``: a loss of your own checks its targets itself.
 
-    Example:
+    Examples:
         >>> targets_of(mse).kind, targets_of(sequence_cross_entropy(ignore=-1)).ignore
         ('real', -1)
     """

@@ -141,7 +141,7 @@ def summary(model, input_shape, dtype=None) -> Summary:
     Returns:
         A :class:`Summary`; ``print`` it for the table.
 
-    Example:
+    Examples:
         >>> table = summary(Sequential([Dense(4), relu, Dense(1)]), (3,))
         >>> table.total_params
         21

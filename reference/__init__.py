@@ -37,7 +37,7 @@ And the rest of the lessons:
 * ``engine``: ``Value``, a scalar autograd engine.
 * ``gates``: the seeds' ``AddGate``, ``MultiplyGate`` and ``SigmoidGate``.
 
-Example:
+Examples:
     >>> import numpy as np, reference
     >>> spec = {"type": "Dense", "features": 1, "use_bias": True}
     >>> params = {"w": np.array([[0.5], [-1.0]]), "b": np.array([0.1])}

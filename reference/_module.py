@@ -18,7 +18,7 @@ class Context:
         train: training mode (Dropout drops, BatchNorm uses batch statistics).
         extras: extra inputs keyed by layer path (``{"dropout_1": mask}``).
 
-    Example:
+    Examples:
         >>> ctx = Context(train=True, extras={"dropout_1": "a mask"})
         >>> ctx.extra("dropout_1", "its keep-mask")
         'a mask'
@@ -48,7 +48,7 @@ class Module:
         spec: the layer's plain description.
         children: sub-layers of a composite layer (Sequential, Residual).
 
-    Example:
+    Examples:
         >>> double = Module(lambda params, state, x, ctx: (2 * x, {}, None),
         ...                 lambda dy, cache: (2 * dy, {}), "double_0", {"type": "Double"})
         >>> double.forward({}, None, 3.0, Context())[0]
@@ -65,7 +65,7 @@ class Module:
 def join(path: str, key: str) -> str:
     """The path of child ``key`` of the layer at ``path``: ``"a/b"`` (``"b"`` at the root).
 
-    Example:
+    Examples:
         >>> join("sequential_0", "dense_1"), join("", "dense_1")
         ('sequential_0/dense_1', 'dense_1')
     """

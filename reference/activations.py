@@ -39,7 +39,7 @@ def identity_forward(z):
     Returns:
         ``(a, cache)`` with ``a`` the same array.
 
-    Example:
+    Examples:
         >>> a, cache = identity_forward(np.array([-1.0, 2.0]))
         >>> identity_backward(np.ones(2), cache)
         array([1., 1.])
@@ -68,7 +68,7 @@ def sigmoid_forward(z):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z`` with values in [0, 1].
 
-    Example:
+    Examples:
         >>> a, _ = sigmoid_forward(np.array([0.0, 1000.0, -1000.0]))
         >>> a
         array([0.5, 1. , 0. ])
@@ -81,7 +81,7 @@ def sigmoid_forward(z):
 def sigmoid_backward(da, cache):
     """dz = da * a * (1 - a).
 
-    Example:
+    Examples:
         >>> _, cache = sigmoid_forward(np.array([0.0]))
         >>> sigmoid_backward(np.ones(1), cache)
         array([0.25])
@@ -99,7 +99,7 @@ def tanh_forward(z):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, cache = tanh_forward(np.array([0.0]))
         >>> tanh_backward(np.ones(1), cache)
         array([1.])
@@ -124,7 +124,7 @@ def relu_forward(z):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, cache = relu_forward(np.array([-1.0, 0.0, 2.0]))
         >>> relu_backward(np.ones(3), cache)
         array([0., 0., 1.])
@@ -149,7 +149,7 @@ def leaky_relu_forward(z, negative_slope: float = 0.01):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, cache = leaky_relu_forward(np.array([-1.0, 2.0]), negative_slope=0.1)
         >>> a
         array([-0.1,  2. ])
@@ -168,7 +168,7 @@ def leaky_relu_forward(z, negative_slope: float = 0.01):
 def leaky_relu_backward(da, cache):
     """dz = da * (1 if z > 0 else negative_slope).
 
-    Example:
+    Examples:
         >>> _, cache = leaky_relu_forward(np.array([-1.0, 2.0]), negative_slope=0.1)
         >>> leaky_relu_backward(np.ones(2), cache)
         array([0.1, 1. ])
@@ -187,7 +187,7 @@ def softmax_forward(z, axis: int = -1):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, _ = softmax_forward(np.array([[1000.0, 0.0]]))
         >>> a
         array([[1., 0.]])
@@ -202,7 +202,7 @@ def softmax_forward(z, axis: int = -1):
 def softmax_backward(da, cache):
     """dz = a * (da - sum_j da_j a_j): the Jacobian (diag(a) - a a^T) times da.
 
-    Example:
+    Examples:
         >>> _, cache = softmax_forward(np.array([[0.0, 0.0]]))
         >>> softmax_backward(np.array([[1.0, 0.0]]), cache)
         array([[ 0.25, -0.25]])
@@ -221,7 +221,7 @@ def log_softmax_forward(z, axis: int = -1):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, _ = log_softmax_forward(np.array([[1000.0, 0.0]]))
         >>> a
         array([[    0., -1000.]])
@@ -237,7 +237,7 @@ def log_softmax_forward(z, axis: int = -1):
 def log_softmax_backward(da, cache):
     """dz = da - softmax(z) * sum_j da_j.
 
-    Example:
+    Examples:
         >>> _, cache = log_softmax_forward(np.array([[0.0, 0.0]]))
         >>> log_softmax_backward(np.array([[1.0, 0.0]]), cache)
         array([[ 0.5, -0.5]])
@@ -269,7 +269,7 @@ def gelu_forward(z, approximate: bool = False):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, cache = gelu_forward(np.array([-1.0, 0.0, 1.0]))
         >>> a
         array([-0.15865525,  0.        ,  0.84134475])
@@ -294,7 +294,7 @@ def gelu_backward(da, cache):
     ``s = sigmoid(2u)`` has ``ds/du = 2 s (1 - s)`` and
     ``du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2)``.
 
-    Example:
+    Examples:
         >>> _, cache = gelu_forward(np.array([0.0]), approximate=True)
         >>> gelu_backward(np.ones(1), cache)
         array([0.5])
@@ -316,7 +316,7 @@ def silu_forward(z):
     Returns:
         ``(a, cache)``; ``a`` has the shape of ``z``.
 
-    Example:
+    Examples:
         >>> a, cache = silu_forward(np.array([-1.0, 0.0, 1.0]))
         >>> a
         array([-0.26894142,  0.        ,  0.73105858])
@@ -329,7 +329,7 @@ def silu_forward(z):
 def silu_backward(da, cache):
     """dz = da * s (1 + z (1 - s)), s = sigmoid(z): the product rule on z * s.
 
-    Example:
+    Examples:
         >>> _, cache = silu_forward(np.array([0.0]))
         >>> silu_backward(np.ones(1), cache)
         array([0.5])
@@ -357,7 +357,7 @@ def get(name: str) -> Pair:
     Raises:
         ValueError: if ``name`` is not one of :data:`ACTIVATIONS`.
 
-    Example:
+    Examples:
         >>> forward, backward = get("tanh")
     """
     if name not in ACTIVATIONS:

@@ -34,7 +34,7 @@ def visible_keys(n: int, t: int, causal: bool, mask=None):
     Returns:
         ``(N, 1, T, T)`` bool (one mask for every head), or ``None``.
 
-    Example:
+    Examples:
         >>> visible_keys(1, 3, True, np.array([[True, True, False]]))[0, 0].astype(int)
         array([[1, 0, 0],
                [1, 1, 0],
@@ -61,7 +61,7 @@ def masked_softmax(s, visible=None):
     Returns:
         ``p`` the shape of ``s``; a row with no visible key is all zeros.
 
-    Example:
+    Examples:
         >>> masked_softmax(np.zeros((2, 2)), np.array([[True, True], [False, False]]))
         array([[0.5, 0.5],
                [0. , 0. ]])
@@ -83,7 +83,7 @@ def dot_product_attention_forward(q, k, v, visible=None):
     Returns:
         ``(o, cache)`` with ``o: (N, H, T, d)``.
 
-    Example:
+    Examples:
         >>> q = k = v = np.eye(2)[None, None]
         >>> o, cache = dot_product_attention_forward(q, k, v)
         >>> bool(np.allclose(o.sum(-1), 1.0))
@@ -107,7 +107,7 @@ def dot_product_attention_backward(do, cache):
     Returns:
         ``(dq, dk, dv)``, each ``(N, H, T, d)``.
 
-    Example:
+    Examples:
         >>> q = k = v = np.eye(2)[None, None]
         >>> o, cache = dot_product_attention_forward(q, k, v)
         >>> dq, dk, dv = dot_product_attention_backward(np.ones_like(o), cache)
@@ -165,7 +165,7 @@ def multi_head_attention_forward(params, x, *, num_heads: int, causal: bool = Fa
     Returns:
         ``(y, cache)`` with ``y: (N, T, D)``.
 
-    Example:
+    Examples:
         >>> params = {f"w_{p}": np.eye(2) for p in "qkvo"}
         >>> y, cache = multi_head_attention_forward(params, np.ones((1, 3, 2)), num_heads=2)
         >>> y
@@ -201,7 +201,7 @@ def multi_head_attention_backward(dy, cache):
     Returns:
         ``(dx, dparams)`` with ``dx: (N, T, D)`` and ``dparams`` keyed as ``params``.
 
-    Example:
+    Examples:
         >>> params = {f"w_{p}": np.eye(2) for p in "qkvo"}
         >>> y, cache = multi_head_attention_forward(params, np.ones((1, 3, 2)), num_heads=1)
         >>> dx, dparams = multi_head_attention_backward(np.ones_like(y), cache)

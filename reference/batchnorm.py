@@ -22,7 +22,7 @@ from reference import _checks
 def check_hyperparameters(momentum, eps) -> tuple[float, float, str]:
     """Return ``(momentum, eps, where)`` as floats after checking them; ``where`` names the layer.
 
-    Example:
+    Examples:
         >>> check_hyperparameters(0.9, 1e-5)
         (0.9, 1e-05, 'BatchNorm(momentum=0.9, eps=1e-05)')
     """
@@ -68,7 +68,7 @@ def batchnorm_forward(params, state, x, *, train, momentum=0.9, eps=1e-5):
     Returns:
         ``(y, new_state, cache)`` with ``y`` the shape of ``x``.
 
-    Example:
+    Examples:
         >>> params = {"scale": np.ones(2), "bias": np.zeros(2)}
         >>> state = {"mean": np.zeros(2), "var": np.ones(2)}
         >>> x = np.array([[0.0, 1.0], [2.0, 5.0]])
@@ -121,7 +121,7 @@ def batchnorm_backward(dy, cache):
     Returns:
         ``(dx, {"scale": (C,), "bias": (C,)})``.
 
-    Example:
+    Examples:
         >>> params = {"scale": np.ones(2), "bias": np.zeros(2)}
         >>> state = {"mean": np.zeros(2), "var": np.ones(2)}
         >>> y, _, cache = batchnorm_forward(params, state, np.array([[0.0, 1.0], [2.0, 5.0]]),

@@ -68,7 +68,7 @@ def build_module(spec, path: str = "") -> Module:
         TypeError: if ``spec`` is not a dict (``None`` means a layer with no twin).
         ValueError: if ``spec["type"]`` has no entry in :data:`REGISTRY`.
 
-    Example:
+    Examples:
         >>> module = build_module({"type": "Activation", "name": "tanh"}, "tanh_1")
         >>> module.path, module.children
         ('tanh_1', ())
@@ -105,7 +105,7 @@ def _subtree(where: str, tree, name: str, keys: list):
 def sequential(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.Sequential``: each child's forward in order, backward reversed.
 
-    Example:
+    Examples:
         >>> spec = {"type": "Sequential", "keys": ["dense_0", "relu_1"],
         ...         "layers": [{"type": "Dense", "features": 2}, {"type": "Activation",
         ...                                                       "name": "relu"}]}
@@ -146,7 +146,7 @@ def residual(spec: dict, path: str) -> Module:
 
     Y = X + F(X);  dX = dY + F'(X)^T dY;  dparams = the block's, under ``"block"``.
 
-    Example:
+    Examples:
         >>> spec = {"type": "Residual", "block": {"type": "Activation", "name": "relu"}}
         >>> module = residual(spec, "residual_0")
         >>> module.children[0].path
@@ -223,7 +223,7 @@ class Network:
         root: the :class:`Module` of the outermost layer.
         paths: the path of every layer, outermost first (keys of ``extras``).
 
-    Example:
+    Examples:
         >>> net = build({"type": "Dense", "features": 1, "use_bias": False})
         >>> y, state, cache = net.forward({"w": np.full((2, 1), 3.0)}, np.ones((1, 2)))
         >>> y, net.backward(np.ones_like(y), cache)[1]
@@ -283,7 +283,7 @@ def build(spec) -> Network:
     Returns:
         A :class:`Network`.
 
-    Example:
+    Examples:
         >>> spec = {"type": "Sequential", "keys": ["dense_0", "tanh_1"],
         ...         "layers": [{"type": "Dense", "features": 2, "use_bias": True},
         ...                    {"type": "Activation", "name": "tanh"}]}
@@ -319,7 +319,7 @@ def value_and_grad(spec, params, x, targets, loss: str, *, state=None, train: bo
         ``(loss_value, dparams, dx)``: dparams shaped like params, dx like x (``None``
         when x is integer ids).
 
-    Example:
+    Examples:
         >>> spec = {"type": "Dense", "features": 1, "use_bias": True}
         >>> params = {"w": np.ones((2, 1)), "b": np.zeros(1)}
         >>> value, dparams, dx = value_and_grad(spec, params, np.ones((4, 2)),

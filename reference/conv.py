@@ -47,7 +47,7 @@ def conv2d_forward(params, x, *, strides=1, padding="SAME", dilation=1):
     Returns:
         ``(y, cache)`` with ``y: (N, H_out, W_out, O)``.
 
-    Example:
+    Examples:
         >>> params = {"w": np.ones((3, 3, 1, 2)), "b": np.zeros(2)}
         >>> y, cache = conv2d_forward(params, np.ones((1, 5, 6, 1)), strides=2)
         >>> y.shape
@@ -89,7 +89,7 @@ def conv2d_backward(dy, cache):
         ``(dx, dparams)`` with ``dx: (N, H, W, C)`` and
         ``dparams = {"w": (kh, kw, C, O), "b": (O,)}`` (``"b"`` only with a bias).
 
-    Example:
+    Examples:
         >>> params = {"w": np.ones((2, 2, 1, 1))}
         >>> y, cache = conv2d_forward(params, np.ones((1, 3, 3, 1)), padding="VALID")
         >>> dx, dparams = conv2d_backward(np.ones_like(y), cache)

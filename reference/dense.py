@@ -43,7 +43,7 @@ def dense_forward(params, x):
     Returns:
         ``(y, cache)`` with ``y: (N, out)`` (``(..., out)``).
 
-    Example:
+    Examples:
         >>> params = {"w": np.ones((2, 3)), "b": np.zeros(3)}
         >>> y, cache = dense_forward(params, np.ones((4, 2)))
         >>> y.shape
@@ -74,7 +74,7 @@ def dense_backward(dy, cache):
         ``(dx, dparams)`` with ``dx: (N, in)`` and ``dparams = {"w": (in, out),
         "b": (out,)}`` (``"b"`` only when the layer has a bias).
 
-    Example:
+    Examples:
         >>> params = {"w": np.ones((2, 3)), "b": np.zeros(3)}
         >>> y, cache = dense_forward(params, np.ones((4, 2)))
         >>> dx, dparams = dense_backward(np.ones((4, 3)), cache)

@@ -19,7 +19,7 @@ from reference import _checks
 def check_rate(where: str, rate) -> float:
     """Return ``rate`` as a float after checking it is a drop probability in [0, 1).
 
-    Example:
+    Examples:
         >>> check_rate("Dropout", 0.25)
         0.25
     """
@@ -36,7 +36,7 @@ def check_rate(where: str, rate) -> float:
 def random_keep_mask(rng: np.random.Generator, rate: float, shape) -> np.ndarray:
     """A bool keep-mask, True with probability ``1 - rate``, drawn from ``rng``.
 
-    Example:
+    Examples:
         >>> random_keep_mask(np.random.default_rng(0), 0.5, (2, 3)).shape
         (2, 3)
     """
@@ -57,7 +57,7 @@ def dropout_forward(x, keep, *, rate, train=True):
     Returns:
         ``(y, cache)`` with ``y`` the shape of ``x``.
 
-    Example:
+    Examples:
         >>> y, cache = dropout_forward(np.ones((1, 4)), np.array([[1, 0, 1, 0]], bool),
         ...                            rate=0.5)
         >>> y
@@ -81,7 +81,7 @@ def dropout_forward(x, keep, *, rate, train=True):
 def dropout_backward(dy, cache):
     """dX = dY * keep / (1 - rate) (dX = dY in evaluation). Returns ``(dx, {})``.
 
-    Example:
+    Examples:
         >>> y, cache = dropout_forward(np.ones((1, 4)), np.array([[1, 0, 1, 0]], bool),
         ...                            rate=0.5)
         >>> dropout_backward(np.ones((1, 4)), cache)

@@ -34,7 +34,7 @@ def embedding_forward(params, ids):
     Returns:
         ``(y, cache)`` with ``y: (N, T, F)`` (``(*ids.shape, F)``).
 
-    Example:
+    Examples:
         >>> params = {"w": np.arange(6.0).reshape(3, 2)}
         >>> y, cache = embedding_forward(params, np.array([[2, 0]]))
         >>> y
@@ -70,7 +70,7 @@ def embedding_backward(dy, cache):
     Returns:
         ``(None, {"w": (V, F)})``: ids have no gradient.
 
-    Example:
+    Examples:
         >>> params = {"w": np.zeros((3, 2))}
         >>> y, cache = embedding_forward(params, np.array([[2, 0, 2]]))
         >>> dx, dparams = embedding_backward(np.ones((1, 3, 2)), cache)
@@ -99,7 +99,7 @@ def positional_embedding_forward(params, x):
     Returns:
         ``(y, cache)`` with ``y`` the shape of ``x``.
 
-    Example:
+    Examples:
         >>> params = {"w": np.arange(8.0).reshape(4, 2)}
         >>> y, cache = positional_embedding_forward(params, np.zeros((1, 2, 2)))
         >>> y
@@ -128,7 +128,7 @@ def positional_embedding_backward(dy, cache):
     Returns:
         ``(dx, {"w": (max_len, F)})``.
 
-    Example:
+    Examples:
         >>> params = {"w": np.zeros((3, 1))}
         >>> y, cache = positional_embedding_forward(params, np.zeros((2, 2, 1)))
         >>> positional_embedding_backward(np.ones((2, 2, 1)), cache)[1]["w"]

@@ -16,7 +16,7 @@ import math
 class Value:
     """A scalar in a computation graph.
 
-    Example:
+    Examples:
         >>> a, b, c = Value(1.0), Value(2.0), Value(3.0)
         >>> f = (a + b) * (b + c)
         >>> f.backward()
@@ -94,7 +94,7 @@ class Value:
     def sin(self):
         """sin x; d/dx = cos x.
 
-        Example:
+        Examples:
             >>> x = Value(0.0)
             >>> y = x.sin()
             >>> y.backward()
@@ -106,7 +106,7 @@ class Value:
     def cos(self):
         """cos x; d/dx = -sin x.
 
-        Example:
+        Examples:
             >>> x = Value(0.0)
             >>> y = x.cos()
             >>> y.backward()

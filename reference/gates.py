@@ -32,7 +32,7 @@ class Gate(NamedTuple):
 def add_forward(a, b):
     """c = a + b.
 
-    Example:
+    Examples:
         >>> add_forward(2.0, 3.0)
         (5.0, None)
     """
@@ -48,7 +48,7 @@ def add_backward(dc, cache):
 def multiply_forward(a, b):
     """c = a * b.
 
-    Example:
+    Examples:
         >>> multiply_forward(2.0, -3.0)
         (-6.0, (2.0, -3.0))
     """
@@ -64,7 +64,7 @@ def multiply_backward(dc, cache):
 def sigmoid_forward(a):
     """c = 1 / (1 + exp(-a)), computed from exp(-|a|) so it never overflows.
 
-    Example:
+    Examples:
         >>> c, cache = sigmoid_forward(0.0)
         >>> c
         0.5

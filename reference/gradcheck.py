@@ -42,7 +42,7 @@ def flatten_with_paths(tree, _keys: tuple = ()) -> list[tuple[str, np.ndarray]]:
     Returns:
         ``[(path, leaf), ...]``.
 
-    Example:
+    Examples:
         >>> flatten_with_paths({"dense_0": {"w": np.ones(2), "b": np.zeros(1)}, "relu_1": {}})
         [("['dense_0']['b']", array([0.])), ("['dense_0']['w']", array([1., 1.]))]
     """
@@ -76,7 +76,7 @@ def relative_error(analytic, numerical) -> float:
         analytic: gradient array from backprop.
         numerical: gradient array of the same shape from finite differences.
 
-    Example:
+    Examples:
         >>> relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
         0.0
     """
@@ -123,7 +123,7 @@ def numerical_gradient(f: Callable, tree, eps: float = 1e-5, order: int = 2):
     Returns:
         A tree like ``tree`` holding ``df/dleaf``.
 
-    Example:
+    Examples:
         >>> g = numerical_gradient(lambda p: np.sum(p["w"] ** 2), {"w": np.array([1.0, -2.0])})
         >>> np.round(g["w"], 6)
         array([ 2., -4.])
@@ -216,7 +216,7 @@ def check(f: Callable, params, grads, *, tol: float = 1e-7, eps: float = 1e-5,
     Raises:
         ValueError: naming the worst path, its index and error when it exceeds ``tol``.
 
-    Example:
+    Examples:
         >>> params = {"w": np.array([1.0, -2.0])}
         >>> check(lambda p: np.sum(p["w"] ** 2), params, {"w": 2 * params["w"]})["['w']"] < 1e-7
         True
@@ -251,7 +251,7 @@ def check_model(spec, params, x, targets, loss: str, *, state=None, train: bool 
     Raises:
         ValueError: naming the worst path, its index and error when it exceeds ``tol``.
 
-    Example:
+    Examples:
         >>> spec = {"type": "Dense", "features": 1, "use_bias": True}
         >>> params = {"w": np.array([[0.5], [-1.0]]), "b": np.array([0.1])}
         >>> errors = check_model(spec, params, np.ones((3, 2)), np.zeros((3, 1)), "mse")

@@ -119,7 +119,7 @@ def mse_forward(predictions, targets, reduction: str = "mean"):
     Returns:
         ``(loss, cache)``; ``loss`` is a scalar, or ``(N,)`` for ``"none"``.
 
-    Example:
+    Examples:
         >>> loss, cache = mse_forward(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
         >>> float(loss), mse_backward(1.0, cache)
         (2.5, array([[1.],
@@ -149,7 +149,7 @@ def binary_cross_entropy_with_logits_forward(logits, labels, reduction: str = "m
     Returns:
         ``(loss, cache)``.
 
-    Example:
+    Examples:
         >>> loss, cache = binary_cross_entropy_with_logits_forward(
         ...     np.array([[0.0]]), np.array([[1.0]]))
         >>> round(float(loss), 6), binary_cross_entropy_with_logits_backward(1.0, cache)
@@ -190,7 +190,7 @@ def binary_cross_entropy_forward(probabilities, labels, reduction: str = "mean",
     Returns:
         ``(loss, cache)``.
 
-    Example:
+    Examples:
         >>> loss, cache = binary_cross_entropy_forward(np.array([[0.5]]), np.array([[1.0]]))
         >>> round(float(loss), 6), binary_cross_entropy_backward(1.0, cache)
         (0.693147, array([[-2.]]))
@@ -240,7 +240,7 @@ def softmax_cross_entropy_forward(logits, targets, reduction: str = "mean"):
     Returns:
         ``(loss, cache)``.
 
-    Example:
+    Examples:
         >>> loss, cache = softmax_cross_entropy_forward(np.array([[0.0, 0.0]]),
         ...                                             np.array([[1.0, 0.0]]))
         >>> round(float(loss), 6), softmax_cross_entropy_backward(1.0, cache)
@@ -292,7 +292,7 @@ def softmax_cross_entropy_with_integer_labels_forward(logits, labels, reduction:
     Returns:
         ``(loss, cache)``.
 
-    Example:
+    Examples:
         >>> loss, cache = softmax_cross_entropy_with_integer_labels_forward(
         ...     np.array([[0.0, 0.0]]), np.array([0]))
         >>> round(float(loss), 6), softmax_cross_entropy_with_integer_labels_backward(1.0, cache)
@@ -391,7 +391,7 @@ def get(name: str) -> Pair:
     Raises:
         ValueError: if ``name`` is not one of :data:`LOSSES`.
 
-    Example:
+    Examples:
         >>> forward, backward = get("mse")
     """
     if name not in LOSSES:

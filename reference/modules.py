@@ -8,7 +8,7 @@ then wraps the layer's forward/backward pair (from its family file: ``reference.
 build their children, so they live with the composition in ``reference.compose``, whose
 ``REGISTRY`` lists every builder.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from reference import Context
     >>> module = dense({"type": "Dense", "features": 2, "use_bias": False}, "dense_0")
@@ -87,7 +87,7 @@ _ACTIVATION_HYPERPARAMETERS = {"leaky_relu": {"negative_slope"}, "softmax": {"ax
 def activation(spec: dict, path: str) -> Module:
     """The twin of a funcnet activation layer: ``reference.activations.ACTIVATIONS[name]``.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> module = activation({"type": "Activation", "name": "relu"}, "relu_0")
         >>> module.forward({}, None, np.array([-1.0, 2.0]), Context())[0]
@@ -119,7 +119,7 @@ def activation(spec: dict, path: str) -> Module:
 def conv2d(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.Conv2D``: :func:`reference.conv.conv2d_forward` and backward.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> spec = {"type": "Conv2D", "features": 4, "kernel_size": (3, 3), "padding": "VALID"}
         >>> params = {"w": np.ones((3, 3, 1, 4)), "b": np.zeros(4)}
@@ -182,7 +182,7 @@ def _pool(spec: dict, path: str, forward_fn, backward_fn) -> Module:
 def max_pool2d(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.MaxPool2D``: :func:`reference.pool.max_pool_forward` and backward.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> module = max_pool2d({"type": "MaxPool2D", "window": 2}, "max_pool2d_0")
         >>> module.forward({}, None, np.ones((1, 4, 4, 3)), Context())[0].shape
@@ -214,7 +214,7 @@ def dropout(spec: dict, path: str) -> Module:
     ``extras[path]`` is the bool keep-mask, or a function ``shape -> keep-mask`` (what
     ``funcnet.dropout_masks(model, key)`` gives for every Dropout).
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> module = dropout({"type": "Dropout", "rate": 0.5}, "dropout_0")
         >>> ctx = Context(train=True, extras={"dropout_0": np.array([True, False])})

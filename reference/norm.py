@@ -19,7 +19,7 @@ from reference import _checks
 def check_eps(where: str, eps) -> float:
     """Return ``eps`` as a float after checking it is finite and > 0, also in float32.
 
-    Example:
+    Examples:
         >>> check_eps("LayerNorm", 1e-5)
         1e-05
     """
@@ -61,7 +61,7 @@ def layernorm_forward(params, x, *, eps=1e-5):
     Returns:
         ``(y, cache)`` with ``y`` the shape of ``x``.
 
-    Example:
+    Examples:
         >>> params = {"scale": np.ones(2), "bias": np.zeros(2)}
         >>> y, cache = layernorm_forward(params, np.array([[1.0, 3.0], [0.0, -4.0]]))
         >>> np.round(y, 4)
@@ -100,7 +100,7 @@ def layernorm_backward(dy, cache):
     Returns:
         ``(dx, dparams)``: ``dx`` the shape of ``x``, ``dparams`` with the keys of params.
 
-    Example:
+    Examples:
         >>> params = {"scale": np.ones(2), "bias": np.zeros(2)}
         >>> y, cache = layernorm_forward(params, np.array([[1.0, 3.0]]))
         >>> dx, dparams = layernorm_backward(np.ones_like(y), cache)
@@ -137,7 +137,7 @@ def rmsnorm_forward(params, x, *, eps=1e-6):
     Returns:
         ``(y, cache)`` with ``y`` the shape of ``x``.
 
-    Example:
+    Examples:
         >>> y, cache = rmsnorm_forward({"scale": np.ones(2)}, np.array([[3.0, 4.0]]), eps=0.5)
         >>> y
         array([[0.83205029, 1.10940039]])
@@ -169,7 +169,7 @@ def rmsnorm_backward(dy, cache):
     Returns:
         ``(dx, {"scale": (F,)})``.
 
-    Example:
+    Examples:
         >>> y, cache = rmsnorm_forward({"scale": np.ones(2)}, np.array([[3.0, 4.0]]), eps=0.5)
         >>> dx, dparams = rmsnorm_backward(np.array([[4.0, -3.0]]), cache)
         >>> dx

@@ -85,7 +85,7 @@ def sgd(learning_rate: float = 0.1) -> Optimizer:
     Args:
         learning_rate: step size, finite and > 0.
 
-    Example:
+    Examples:
         >>> opt = sgd(0.1)
         >>> params, state = opt.update({"x": np.array([-6.0])}, opt.init(None),
         ...                            {"x": np.array([-2.0])})
@@ -117,7 +117,7 @@ def momentum(learning_rate: float = 0.01, momentum: float = 0.9) -> Optimizer:
     Returns:
         An :class:`Optimizer`; state ``{"velocity": tree of zeros like params}``.
 
-    Example:
+    Examples:
         >>> opt = momentum(0.1, 0.9)
         >>> params = {"x": np.array([-2.0])}
         >>> state = opt.init(params)
@@ -159,7 +159,7 @@ def adam(learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
     Returns:
         An :class:`Optimizer`; state ``{"t": int, "m": tree, "v": tree}``.
 
-    Example:
+    Examples:
         >>> opt = adam(0.01)
         >>> params = {"w": np.zeros(2)}
         >>> params, state = opt.update({"w": np.array([0.5, -2.0])}, opt.init(params), params)

@@ -52,7 +52,7 @@ def max_pool_forward(x, *, window, strides=None, padding="VALID"):
     Returns:
         ``(y, cache)`` with ``y: (N, H_out, W_out, C)``.
 
-    Example:
+    Examples:
         >>> y, cache = max_pool_forward(np.arange(16.0).reshape(1, 4, 4, 1), window=2)
         >>> y[0, :, :, 0]
         array([[ 5.,  7.],
@@ -76,7 +76,7 @@ def max_pool_backward(dy, cache):
     Returns:
         ``(dx, {})`` with ``dx: (N, H, W, C)``.
 
-    Example:
+    Examples:
         >>> y, cache = max_pool_forward(np.arange(16.0).reshape(1, 4, 4, 1), window=2)
         >>> dx, dparams = max_pool_backward(np.ones_like(y), cache)
         >>> dx[0, :, :, 0]
@@ -108,7 +108,7 @@ def avg_pool_forward(x, *, window, strides=None, padding="VALID"):
     Returns:
         ``(y, cache)`` with ``y: (N, H_out, W_out, C)``.
 
-    Example:
+    Examples:
         >>> y, cache = avg_pool_forward(np.arange(9.0).reshape(1, 3, 3, 1), window=2,
         ...                             padding="SAME")
         >>> y[0, :, :, 0]
@@ -132,7 +132,7 @@ def avg_pool_backward(dy, cache):
     Returns:
         ``(dx, {})`` with ``dx: (N, H, W, C)``.
 
-    Example:
+    Examples:
         >>> y, cache = avg_pool_forward(np.ones((1, 2, 2, 1)), window=2)
         >>> avg_pool_backward(np.ones_like(y), cache)[0][0, :, :, 0]
         array([[0.25, 0.25],
@@ -155,7 +155,7 @@ def flatten_forward(x):
     Returns:
         ``(y, cache)`` with ``y: (N, d1*d2*...)``.
 
-    Example:
+    Examples:
         >>> flatten_forward(np.ones((2, 3, 4, 5)))[0].shape
         (2, 60)
     """
@@ -167,7 +167,7 @@ def flatten_forward(x):
 def flatten_backward(dy, cache):
     """dX = dY.reshape(shape of X). Returns ``(dx, {})``.
 
-    Example:
+    Examples:
         >>> y, cache = flatten_forward(np.ones((2, 3, 4, 5)))
         >>> flatten_backward(np.ones_like(y), cache)[0].shape
         (2, 3, 4, 5)
@@ -184,7 +184,7 @@ def global_avg_pool_forward(x):
     Returns:
         ``(y, cache)`` with ``y: (N, C)``.
 
-    Example:
+    Examples:
         >>> global_avg_pool_forward(np.ones((2, 3, 4, 5)))[0].shape
         (2, 5)
     """
@@ -198,7 +198,7 @@ def global_avg_pool_forward(x):
 def global_avg_pool_backward(dy, cache):
     """dX[n,i,j,c] = dY[n,c] / (H*W). Returns ``(dx, {})``.
 
-    Example:
+    Examples:
         >>> y, cache = global_avg_pool_forward(np.ones((1, 2, 2, 1)))
         >>> global_avg_pool_backward(np.ones_like(y), cache)[0][0, :, :, 0]
         array([[0.25, 0.25],

@@ -102,7 +102,7 @@ def rnn_forward(params, x, return_sequences=True):
     Returns:
         ``(y, cache)``.
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((1, 1)), "w_h": np.ones((1, 1)), "b": np.zeros(1)}
         >>> y, cache = rnn_forward(params, np.zeros((1, 2, 1)))
         >>> y
@@ -132,7 +132,7 @@ def rnn_bptt(dy, cache):
     Returns:
         ``(dx: (N, T, F), dparams, dh: (N, T, H))``.
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((1, 1)), "w_h": np.full((1, 1), 0.5), "b": np.zeros(1)}
         >>> y, cache = rnn_forward(params, np.zeros((1, 3, 1)), return_sequences=False)
         >>> rnn_bptt(np.ones((1, 1)), cache)[2][0, :, 0]
@@ -159,7 +159,7 @@ def rnn_bptt(dy, cache):
 def rnn_backward(dy, cache):
     """dX, dW_x, dW_h, db by backprop through time (:func:`rnn_bptt` without ``dh``).
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((2, 3)), "w_h": np.eye(3), "b": np.zeros(3)}
         >>> y, cache = rnn_forward(params, np.zeros((4, 5, 2)))
         >>> dx, dparams = rnn_backward(np.ones_like(y), cache)
@@ -185,7 +185,7 @@ def lstm_forward(params, x, return_sequences=True):
     Returns:
         ``(y, cache)``.
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.zeros((1, 4)), "w_h": np.zeros((1, 4)),
         ...           "b": np.array([0.0, 0.0, 1.0, 0.0])}
         >>> y, cache = lstm_forward(params, np.zeros((1, 1, 1)), return_sequences=False)
@@ -224,7 +224,7 @@ def lstm_bptt(dy, cache):
     Returns:
         ``(dx: (N, T, F), dparams, dh: (N, T, H))``.
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((2, 12)), "w_h": np.zeros((3, 12)), "b": np.zeros(12)}
         >>> y, cache = lstm_forward(params, np.ones((1, 4, 2)))
         >>> lstm_bptt(np.ones_like(y), cache)[2].shape
@@ -257,7 +257,7 @@ def lstm_bptt(dy, cache):
 def lstm_backward(dy, cache):
     """dX, dW_x, dW_h, db by backprop through time (:func:`lstm_bptt` without ``dh``).
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((2, 8)), "w_h": np.zeros((2, 8)), "b": np.zeros(8)}
         >>> y, cache = lstm_forward(params, np.ones((3, 4, 2)))
         >>> sorted(lstm_backward(np.ones_like(y), cache)[1])
@@ -282,7 +282,7 @@ def gru_forward(params, x, return_sequences=True):
     Returns:
         ``(y, cache)``.
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.zeros((1, 3)), "w_h": np.zeros((1, 3)), "b_x": np.zeros(3),
         ...           "b_h": np.array([0.0, 0.0, 2.0])}
         >>> y, cache = gru_forward(params, np.zeros((1, 1, 1)))
@@ -322,7 +322,7 @@ def gru_bptt(dy, cache):
     Returns:
         ``(dx: (N, T, F), dparams, dh: (N, T, H))``.
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((2, 6)), "w_h": np.zeros((2, 6)), "b_x": np.zeros(6),
         ...           "b_h": np.zeros(6)}
         >>> y, cache = gru_forward(params, np.ones((1, 3, 2)), return_sequences=False)
@@ -357,7 +357,7 @@ def gru_bptt(dy, cache):
 def gru_backward(dy, cache):
     """dX, dW_x, dW_h, db_x, db_h by backprop through time (:func:`gru_bptt` without ``dh``).
 
-    Example:
+    Examples:
         >>> params = {"w_x": np.ones((2, 6)), "w_h": np.zeros((2, 6)), "b_x": np.zeros(6),
         ...           "b_h": np.zeros(6)}
         >>> y, cache = gru_forward(params, np.ones((3, 4, 2)))

@@ -21,7 +21,7 @@ def residual_forward(x, fx):
     Returns:
         ``(y, cache)`` with ``y`` the shape of ``x``.
 
-    Example:
+    Examples:
         >>> y, cache = residual_forward(np.ones((1, 2)), np.array([[0.5, -1.0]]))
         >>> y
         array([[1.5, 0. ]])
@@ -45,7 +45,7 @@ def residual_backward(dy, cache):
     Returns:
         ``(dx_skip, dfx)``: the gradient along the skip and the one for the block's output.
 
-    Example:
+    Examples:
         >>> _, cache = residual_forward(np.ones(2), np.zeros(2))
         >>> residual_backward(np.array([1.0, 2.0]), cache)
         (array([1., 2.]), array([1., 2.]))

@@ -2,7 +2,7 @@
 PositionalEmbedding, RNN/LSTM/GRU and MultiHeadAttention, from a spec to a
 :class:`Module` around their family's pair (the rest are in ``reference.modules``).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from reference import Context
     >>> module = rmsnorm({"type": "RMSNorm", "eps": 1e-6}, "rms_norm_0")
@@ -40,7 +40,7 @@ from reference.recurrent import PAIRS as RECURRENT_PAIRS
 def layernorm(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.LayerNorm``: :func:`reference.norm.layernorm_forward` and backward.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> module = layernorm({"type": "LayerNorm", "eps": 1e-5, "use_bias": False}, "ln_0")
         >>> module.forward({"scale": np.ones(2)}, None, np.array([[1.0, 3.0]]),
@@ -95,7 +95,7 @@ def embedding(spec: dict, path: str) -> Module:
 
     Its backward's ``dx`` is ``None`` (ids have no gradient), so it must come first.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> module = embedding({"type": "Embedding", "vocab_size": 3, "features": 2}, "e_0")
         >>> module.forward({"w": np.eye(3, 2)}, None, np.array([[1]]), Context())[0]
@@ -138,7 +138,7 @@ def positional_embedding(spec: dict, path: str) -> Module:
 def recurrent(spec: dict, path: str) -> Module:
     """The twin of ``funcnet.RNN``/``LSTM``/``GRU``: :mod:`reference.recurrent`'s BPTT pairs.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> spec = {"type": "RNN", "hidden": 2, "return_sequences": False,
         ...         "initial_state": "zeros"}
@@ -192,7 +192,7 @@ def multi_head_attention(spec: dict, path: str) -> Module:
     ``extras[path]``: ``(N, T)`` bool, True for real tokens; without one every key is
     real.
 
-    Example:
+    Examples:
         >>> from reference import Context
         >>> spec = {"type": "MultiHeadAttention", "num_heads": 1, "causal": True,
         ...         "use_bias": False}

@@ -27,3 +27,7 @@ def test_ci_runs_the_readme_test_command_verbatim_and_ruff():
     assert _readme_command("test") in ci_lines
     assert ".venv/bin/ruff check ." in ci_lines
     assert ".venv/bin/python benchmarks/smoke.py" in ci_lines
+    # the site builds after the tests, strictly, with the command the README gives
+    readme = (ROOT / "README.md").read_text()
+    docs = '.venv/bin/pip install -q -e ".[docs]" && .venv/bin/mkdocs build --strict'
+    assert docs in ci_lines and docs in readme

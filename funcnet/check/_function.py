@@ -64,7 +64,7 @@ def check_function(f: Callable, *args, argnums=None, dtype=np.float64,
         A :class:`GradientReport` with the pair ``"jax/numerical"``, paths named after
         ``f``'s parameters (``"w"``, ``"params['b']"``).
 
-    Example:
+    Examples:
         >>> report = check_function(lambda w, x: jnp.tanh(x @ w), np.ones((3, 2)),
         ...                         np.ones((4, 3)))
         >>> report.passed, list(report.shapes)

@@ -129,7 +129,7 @@ def check_gradients(model, params, batch, loss, state=None, *, train: bool = Fal
             (``model.spec`` is None or names an unregistered type), or the loss is not
             a named one.
 
-    Example:
+    Examples:
         >>> import funcnet as fn
         >>> model = fn.Sequential([fn.Dense(3), fn.tanh, fn.Dense(1)])
         >>> params, state = model.init(jax.random.key(0), (2,))

@@ -18,7 +18,7 @@ def default_step(dtype) -> float:
     It balances truncation error (``O(h^2)``) against rounding error (``O(eps / h)``);
     the step for an entry ``x`` is ``default_step(dtype) * max(|x|, 1)``.
 
-    Example:
+    Examples:
         >>> round(default_step(np.float64), 8), round(default_step(np.float32), 5)
         (6.06e-06, 0.00492)
     """
@@ -87,7 +87,7 @@ def central_differences(f: Callable, tree, *, step: float | None = None,
     Returns:
         A tree like ``tree`` of NumPy arrays holding ``df/dleaf``.
 
-    Example:
+    Examples:
         >>> g = central_differences(lambda p: jnp.sum(p["w"] ** 3),
         ...                         {"w": np.array([1.0, 2.0], np.float32)})
         >>> np.round(g["w"], 2)

@@ -63,7 +63,7 @@ def ensure_folder(directory, *, where="checkpoint.ensure_folder", name="director
         PermissionError (or another OSError): the folder cannot be made or written in;
             the message names it and the reason.
 
-    Example:
+    Examples:
         >>> ensure_folder("runs/mnist")
         'runs/mnist'
         >>> os.listdir("runs/mnist")  # the write test leaves nothing behind

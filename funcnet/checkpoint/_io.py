@@ -39,7 +39,7 @@ def save(path, tree, metadata=None) -> str:
     Raises:
         TypeError: a leaf, dict key or metadata value that cannot be stored.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> import jax.numpy as jnp, optax
         >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
@@ -87,7 +87,7 @@ def load(path, like=None):
             names the first differing path); or a node needs ``like`` to be rebuilt.
         FileNotFoundError: there is no file at ``path``.
 
-    Example:
+    Examples:
         >>> params = {"dense": {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}}
         >>> opt_state = optax.adam(1e-3).init(params)
         >>> save("run.npz", {"params": params, "opt_state": opt_state}, {"epoch": 1})
@@ -147,7 +147,7 @@ def load_metadata(path) -> dict:
             checkpoint.
         FileNotFoundError: there is no file at ``path``.
 
-    Example:
+    Examples:
         >>> save("run.npz", {"w": jnp.ones((2, 3))}, {"epoch": 3, "note": "warm-up"})
         'run.npz'
         >>> load_metadata("run.npz")

@@ -16,7 +16,7 @@ _STEP_RE = re.compile(r"^ckpt_(?P<step>\d{6,})\.npz$")
 def list_steps(directory) -> list[int]:
     """The steps of the ``ckpt_{step:06d}.npz`` files in ``directory``, ascending.
 
-    Example:
+    Examples:
         >>> params = {"w": jnp.ones((2, 3))}
         >>> for epoch in range(1, 6):
         ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
@@ -66,7 +66,7 @@ def save_step(directory, step, tree, metadata=None, *, keep=None) -> str:
         NotADirectoryError, PermissionError: ``directory`` is a file or cannot be
             written in (see :func:`ensure_folder`).
 
-    Example:
+    Examples:
         >>> params = {"w": jnp.ones((2, 3))}
         >>> for epoch in range(5):
         ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
@@ -111,7 +111,7 @@ def save_step(directory, step, tree, metadata=None, *, keep=None) -> str:
 def latest(directory) -> str | None:
     """The path of the highest-step checkpoint in ``directory``, or None if there is none.
 
-    Example:
+    Examples:
         >>> params = {"w": jnp.ones((2, 3))}
         >>> for epoch in range(1, 6):
         ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},
@@ -132,7 +132,7 @@ def restore_latest(directory, like=None):
     Returns:
         ``(tree, metadata, step)``, or None when ``directory`` has no checkpoint.
 
-    Example:
+    Examples:
         >>> params = {"w": jnp.ones((2, 3))}
         >>> for epoch in range(1, 6):
         ...     path = save_step("runs/mnist", epoch, {"params": params}, {"epoch": epoch},

@@ -5,7 +5,7 @@ Everything here is host-side NumPy: arrays come back as NumPy (features float32
 Randomness takes a ``seed``: a non-negative int (same int, same result) or a
 ``np.random.Generator`` (advanced by each call).
 
-Example:
+Examples:
     >>> from funcnet import data
     >>> x, y = data.spirals(classes=3, points=100, seed=0)
     >>> (x_tr, y_tr), (x_te, y_te) = data.train_test_split(0, x, y, test_fraction=0.2)

@@ -34,7 +34,7 @@ def xor(repeats: int = 1, noise: float = 0.0, *, seed=0):
     Returns:
         ``x`` float32 ``(4 * repeats, 2)``, ``y`` int32 ``(4 * repeats,)``.
 
-    Example:
+    Examples:
         >>> x, y = xor()
         >>> x.tolist(), y.tolist()
         ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
@@ -65,7 +65,7 @@ def spirals(classes: int = 3, points: int = 100, noise: float = 0.2, *, seed=0):
         ``x`` float32 ``(classes * points, 2)`` in the unit disc, ``y`` int32
         ``(classes * points,)``, ``points`` rows per class in class order.
 
-    Example:
+    Examples:
         >>> x, y = spirals(classes=3, points=100)
         >>> x.shape, y.shape, np.bincount(y).tolist()
         ((300, 2), (300,), [100, 100, 100])
@@ -99,7 +99,7 @@ def moons(samples: int = 100, noise: float = 0.0, *, seed=0):
     Returns:
         ``x`` float32 ``(samples, 2)``, ``y`` int32 ``(samples,)``.
 
-    Example:
+    Examples:
         >>> x, y = moons(200, noise=0.1, seed=1)
         >>> x.shape, np.bincount(y).tolist()
         ((200, 2), [100, 100])
@@ -137,7 +137,7 @@ def blobs(samples: int = 100, classes: int = 3, features: int = 2, std: float = 
     Returns:
         ``x`` float32 ``(samples, features)``, ``y`` int32 ``(samples,)``.
 
-    Example:
+    Examples:
         >>> x, y = blobs(90, classes=3, features=4, seed=0)
         >>> x.shape, np.bincount(y).tolist()
         ((90, 4), [30, 30, 30])
@@ -190,7 +190,7 @@ def make_classification(
     Returns:
         ``x`` float32 ``(samples, features)``, ``y`` int32 ``(samples,)``.
 
-    Example:
+    Examples:
         >>> x, y = make_classification(1000, features=2, informative=2, redundant=0,
         ...                            classes=3, clusters_per_class=1, seed=42)
         >>> x.shape, sorted(set(y.tolist()))
@@ -245,7 +245,7 @@ def iris():
     Returns:
         ``x`` float32 ``(150, 4)``, ``y`` int32 ``(150,)``.
 
-    Example:
+    Examples:
         >>> x, y = iris()
         >>> x.shape, np.bincount(y).tolist(), IRIS_CLASSES[y[0]]
         ((150, 4), [50, 50, 50], 'setosa')

@@ -41,7 +41,7 @@ def parse_idx(data, *, expected_magic: int | None = None, name: str = "IDX data"
         ValueError: bad magic number, unknown type code, zero dimensions, a header or
             body shorter than the header says (truncated), or bytes left over.
 
-    Example:
+    Examples:
         >>> parse_idx(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
         array([7, 8, 9], dtype=uint8)
     """

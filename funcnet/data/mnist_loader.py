@@ -83,7 +83,7 @@ def default_cache_dir() -> Path:
     """The user cache folder for MNIST: ``$XDG_CACHE_HOME/funcnet/mnist`` or
     ``~/.cache/funcnet/mnist``.
 
-    Example:
+    Examples:
         >>> default_cache_dir().name
         'mnist'
     """
@@ -223,7 +223,7 @@ def download_mnist(
         FileNotFoundError: no mirror served a correct copy of some file; the message
             lists each URL tried and why it failed, and where to put the files by hand.
 
-    Example:
+    Examples:
         >>> folder = download_mnist()  # doctest: +SKIP
         >>> sorted(p.name for p in folder.glob("*.gz"))[:1]  # doctest: +SKIP
         ['t10k-images-idx3-ubyte.gz']
@@ -260,7 +260,7 @@ def images_to_float32(images, layout: str = "flat") -> np.ndarray:
     Returns:
         float32 array ``(N, H*W)`` or ``(N, H, W, 1)``, values ``pixel / 255``.
 
-    Example:
+    Examples:
         >>> images_to_float32(np.full((2, 28, 28), 255, np.uint8)).shape
         (2, 784)
     """
@@ -309,7 +309,7 @@ def mnist(
             message lists every file, every place looked and what to do.
         ValueError: a file was found but is corrupted (the message names it).
 
-    Example:
+    Examples:
         >>> (x_train, y_train), (x_test, y_test) = mnist(layout="flat")
         >>> x_train.shape, x_train.dtype, y_train.dtype
         ((60000, 784), dtype('float32'), dtype('int32'))

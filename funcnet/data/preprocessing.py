@@ -45,7 +45,7 @@ def fit_standardizer(x_train) -> StandardizerStats:
     Returns:
         :class:`StandardizerStats` with float64 ``mean`` and ``scale`` of shape ``(F,)``.
 
-    Example:
+    Examples:
         >>> stats = fit_standardizer(np.array([[1.0, 5.0], [3.0, 5.0]]))
         >>> stats.mean.tolist(), stats.scale.tolist()
         ([2.0, 5.0], [1.0, 1.0])
@@ -70,7 +70,7 @@ def apply_standardizer(stats: StandardizerStats, x) -> np.ndarray:
     Returns:
         ``(M, F)``: float64 if ``x`` is float64, else float32.
 
-    Example:
+    Examples:
         >>> stats = fit_standardizer(np.array([[0.0], [2.0]]))
         >>> apply_standardizer(stats, np.array([[4.0]])).tolist()
         [[3.0]]
@@ -101,7 +101,7 @@ def standardize(x_train, x_test):
         ``(x_train_std, x_test_std, stats)``: arrays as in :func:`apply_standardizer`,
         and the :class:`StandardizerStats` to apply to later data.
 
-    Example:
+    Examples:
         >>> x_tr, x_te, stats = standardize(np.array([[0.0], [2.0]]), np.array([[1.0]]))
         >>> x_tr.tolist(), x_te.tolist()
         ([[-1.0], [1.0]], [[0.0]])
@@ -121,7 +121,7 @@ def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
     Returns:
         ``(*S, C)`` array of ``dtype``, 1 at each label's index, 0 elsewhere.
 
-    Example:
+    Examples:
         >>> one_hot(np.array([0, 2]), 3).tolist()
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
@@ -151,7 +151,7 @@ def train_test_split(seed, x, y, test_fraction: float = 0.2):
         ``((x_train, y_train), (x_test, y_test))`` (the layout :func:`mnist` returns),
         dtypes unchanged, rows shuffled.
 
-    Example:
+    Examples:
         >>> x, y = iris()
         >>> (x_tr, y_tr), (x_te, y_te) = train_test_split(0, x, y, test_fraction=0.2)
         >>> x_tr.shape, x_te.shape
@@ -193,7 +193,7 @@ def batches(seed, arrays, batch_size: int, *, shuffle: bool = True,
     Yields:
         ``(batch_size, ...)`` slices: one array, or a tuple in the order of ``arrays``.
 
-    Example:
+    Examples:
         >>> x, y = xor(repeats=2)
         >>> [xb.shape for xb, yb in batches(0, (x, y), batch_size=3)]
         [(3, 2), (3, 2), (2, 2)]

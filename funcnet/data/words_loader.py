@@ -81,7 +81,7 @@ def words(data_dir=None) -> list[str]:
         FileNotFoundError: no folder holds ``words.txt``; the message lists each place.
         ValueError: the file found is not the original (its SHA-256 differs).
 
-    Example:
+    Examples:
         >>> w = words()
         >>> len(w), w[:3]
         (63875, ['a', 'aardvark', 'aardvarks'])
@@ -159,7 +159,7 @@ def char_vocab(words) -> CharVocab:
     """The vocabulary of the characters in ``words``: ``"."`` (end) at id 0, then the
     others sorted, as makemore builds it.
 
-    Example:
+    Examples:
         >>> vocab = char_vocab(["emma", "ava"])
         >>> vocab.chars, vocab.encode("emma"), vocab.decode(np.array([2, 3, 0]))
         (('.', 'a', 'e', 'm', 'v'), array([2, 3, 3, 1], dtype=int32), 'em.')
@@ -186,7 +186,7 @@ def word_splits(words, *, seed=0, fractions=(0.8, 0.1, 0.1)):
     Returns:
         ``(train, validation, test)``, three lists of str.
 
-    Example:
+    Examples:
         >>> train, val, test = word_splits([f"w{i}" for i in range(10)], seed=0)
         >>> len(train), len(val), len(test)
         (8, 1, 1)
@@ -227,7 +227,7 @@ def context_windows(words, vocab: CharVocab, block_size: int):
         ``(x, y)``: int32 ``(M, block_size)`` contexts and int32 ``(M,)`` next ids, with
         ``M = sum(len(w) + 1)``.
 
-    Example:
+    Examples:
         >>> vocab = char_vocab(["emma"])
         >>> x, y = context_windows(["emma"], vocab, 3)
         >>> [vocab.decode(row) + " -> " + vocab.chars[t] for row, t in zip(x, y)]
@@ -271,7 +271,7 @@ def padded_sequences(words, vocab: CharVocab, *, length: int | None = None,
     Returns:
         ``(x, y)``, both int32 ``(N, T)``.
 
-    Example:
+    Examples:
         >>> vocab = char_vocab(["emma", "ava"])
         >>> x, y = padded_sequences(["emma", "ava"], vocab)
         >>> x

@@ -33,7 +33,7 @@ Two forms of each per-path measure:
   static list of names, usable inside ``jax.jit`` and ``lax.scan`` (stack the arrays
   over steps; :func:`parameter_paths` gives the names on the host).
 
-Example:
+Examples:
     >>> model = Sequential([Dense(4), relu, Dense(1)])
     >>> params, state = model.init(jax.random.key(0), (3,))
     >>> grads = jax.grad(lambda p: jnp.sum(model.apply(p, state, jnp.ones((2, 3)))[0]))(params)

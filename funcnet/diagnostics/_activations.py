@@ -29,7 +29,7 @@ def reported_layers(model: Layer) -> list[tuple[str, Layer]]:
     children (the order they finish in); a model with no children is its own entry,
     under its name. Found without running anything, by the one walker (``map_layers``).
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(4), Residual(Sequential([Dense(4), relu]))])
         >>> [path for path, _ in reported_layers(model)]
         ['dense_0', 'residual_1/block/dense_0', 'residual_1/block/relu_1', 'residual_1/block',
@@ -56,7 +56,7 @@ def apply_reporting_outputs(where: str, model: Layer):
         where: the caller's name, for the errors (a layer that runs twice, or never).
         model: a Layer.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(2), relu])
         >>> params, state = model.init(jax.random.key(0), (3,))
         >>> apply = apply_reporting_outputs("me", model)
@@ -134,7 +134,7 @@ def activations(model, params, state, x, *, train: bool = False, key=None) -> di
     Returns:
         ``{path: (N, ...) array}`` in layer order.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(4), relu, Dense(1)])
         >>> params, state = model.init(jax.random.key(0), (3,))
         >>> {k: v.shape for k, v in activations(model, params, state, jnp.ones((2, 3))).items()}
@@ -175,7 +175,7 @@ def activation_statistics(model, params, state, x, *, train: bool = False, key=N
     Returns:
         ``{path: ActivationStats}`` in layer order.
 
-    Example:
+    Examples:
         >>> layers = [Dense(4), tanh]
         >>> params, state = Sequential(layers).init(jax.random.key(0), (3,))
         >>> stats = activation_statistics(layers, params, state, 100 * jnp.ones((2, 3)))
@@ -210,7 +210,7 @@ def dead_relu_fraction(model, params, state, x, *, train: bool = False,
     Returns:
         ``{path: fraction}`` for every ReLU layer, in layer order.
 
-    Example:
+    Examples:
         >>> layers = [Dense(4), relu]
         >>> params, state = Sequential(layers).init(jax.random.key(0), (3,))
         >>> dead_relu_fraction(layers, params, state, jnp.zeros((5, 3)))

@@ -70,7 +70,7 @@ class Health:
         per: ``"layer"`` (a layer's arrays together) or ``"leaf"`` (each array) for the
             gradient and update ratios.
 
-    Example:
+    Examples:
         >>> (x, y) = data.spirals(seed=0)
         >>> model = Sequential([Dense(16), tanh, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (2,))
@@ -116,7 +116,7 @@ class Health:
             ``(L, bins)``; ``gradient_norm``, ``gradient_data``, ``update_data``:
             ``(P,)``, for the ``L`` reported layers and ``P`` parameter groups.
 
-        Example:
+        Examples:
             >>> model = Sequential([Dense(2), relu])
             >>> params, state = model.init(jax.random.key(0), (3,))
             >>> _, _, outputs = apply_reporting_outputs("me", model)(params, state,
@@ -201,7 +201,7 @@ class Health:
         ``record`` (each array ``(steps, ...)``): the steps before ``good`` (the first
         skipped one) whose global number ``first_step + i`` is a multiple of ``every``.
 
-        Example:
+        Examples:
             >>> model = Sequential([Dense(2), relu])
             >>> params = {"dense_0": {"w": -jnp.ones((3, 2)), "b": jnp.zeros(2)}, "relu_1": {}}
             >>> state = {"dense_0": {}, "relu_1": {}}
@@ -257,7 +257,7 @@ def health_series(history: Mapping) -> dict:
         recorded step of the run: ``step (S,)``, per layer ``mean (S,)``, ...,
         ``histogram (S, bins)``, ``range (S, 2)``, per parameter ``update_data (S,)``.
 
-    Example:
+    Examples:
         >>> entry = {"step": [0], "layers": {"relu_1": {"mean": [0.5]}}, "params": {}}
         >>> health_series({"health": [entry, {**entry, "step": [10]}]})["step"]
         array([ 0, 10])

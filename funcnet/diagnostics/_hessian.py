@@ -61,7 +61,7 @@ def hessian_vector_product(loss: Callable, params, vector):
     Returns:
         ``H v``, a pytree like ``params``.
 
-    Example:
+    Examples:
         >>> loss = lambda p: 1.5 * p["a"] ** 2 + p["a"] * p["b"]   # H = [[3, 1], [1, 0]]
         >>> hv = hessian_vector_product(loss, {"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.0})
         >>> float(hv["a"]), float(hv["b"])
@@ -145,7 +145,7 @@ def hessian_top_eigenvalue(loss: Callable, params, *, max_iterations: int = 100,
         :class:`HessianEigen` ``(eigenvalue, eigenvector, iterations, residual,
         converged)``.
 
-    Example:
+    Examples:
         >>> loss = lambda p: p["w"] @ jnp.diag(jnp.array([1.0, 4.0, 0.5])) @ p["w"] / 2
         >>> result = hessian_top_eigenvalue(loss, {"w": jnp.ones(3)})
         >>> round(result.eigenvalue, 4), result.converged

@@ -64,7 +64,7 @@ def filter_normalized_direction(direction, params, *, one_dimensional: str = "ze
     Returns:
         The normalised direction, a pytree like ``params``.
 
-    Example:
+    Examples:
         >>> params = {"w": jnp.array([[3.0, 0.0], [4.0, 1.0]]), "b": jnp.ones(2)}
         >>> d = filter_normalized_direction({"w": jnp.ones((2, 2)), "b": jnp.ones(2)}, params)
         >>> np.linalg.norm(d["w"], axis=0).round(4).tolist(), d["b"].tolist()
@@ -159,7 +159,7 @@ def loss_landscape(loss: Callable, params, *, key=None, dims: int = 1, span: flo
         :class:`LossLandscape` ``(alphas, betas, losses, directions, center)``; draw it
         with ``funcnet.plot.loss_landscape``.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(8), tanh, Dense(1)])
         >>> params, state = model.init(jax.random.key(0), (2,))
         >>> x = jax.random.normal(jax.random.key(1), (16, 2))

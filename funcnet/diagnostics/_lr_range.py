@@ -65,7 +65,7 @@ def suggest_learning_rate(rates, smoothed, rule: str = "valley") -> float | None
         The suggested rate, or ``None`` when the lowest loss is at the first rate (the
         curve never fell: the sweep must start lower).
 
-    Example:
+    Examples:
         >>> rates = np.logspace(-5, 0, 6)               # 1e-5, 1e-4, ..., 1
         >>> smoothed = np.array([2.0, 1.9, 1.0, 0.95, 0.9, 5.0])  # lowest at 0.1
         >>> [f"{suggest_learning_rate(rates, smoothed, rule):.3g}"
@@ -180,7 +180,7 @@ def lr_range_test(model, params, state, optimizer: Callable, train_data, *, batc
         :class:`LRRangeResult` ``(rates, losses, smoothed, suggested, rule, diverged)``;
         draw it with ``funcnet.plot.lr_range``.
 
-    Example:
+    Examples:
         >>> x, y = data.spirals(seed=0)
         >>> model = Sequential([Dense(32), relu, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (2,))

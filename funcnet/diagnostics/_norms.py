@@ -25,7 +25,7 @@ def gradient_norm_vector(grads, *, per: str = "leaf") -> tuple[jax.Array, list[s
     Returns:
         ``(norms, paths)``: a ``(len(paths),)`` array and the names of its entries.
 
-    Example:
+    Examples:
         >>> @jax.jit
         ... def norms(g):
         ...     return gradient_norm_vector(g)[0]
@@ -46,7 +46,7 @@ def gradient_norms(grads, *, per: str = "leaf") -> dict[str, jax.Array]:
         grads: gradient tree.
         per: ``"leaf"`` (one norm per array) or ``"layer"`` (a layer's arrays together).
 
-    Example:
+    Examples:
         >>> gradient_norms({"dense_0": {"w": jnp.array([3.0, 4.0]), "b": jnp.zeros(2)}})
         {"['dense_0']['b']": Array(0., dtype=float32), "['dense_0']['w']": Array(5., dtype=float32)}
     """
@@ -68,7 +68,7 @@ def update_ratio_vector(updates, params, *, per: str = "leaf") -> tuple[jax.Arra
     Returns:
         ``(ratios, paths)``.
 
-    Example:
+    Examples:
         >>> update_ratio_vector({"w": jnp.array([0.003, 0.004])}, {"w": jnp.array([3.0, 4.0])})[0]
         Array([0.001], dtype=float32)
     """
@@ -88,7 +88,7 @@ def norm_ratio(numerator, norms):
     """``numerator / norms`` elementwise, with ``x / 0`` as ``inf`` and ``0 / 0`` as 0:
     the ratio of :func:`update_ratio_vector`, for norms already computed.
 
-    Example:
+    Examples:
         >>> norm_ratio(jnp.array([1.0, 1.0, 0.0]), jnp.array([4.0, 0.0, 0.0]))
         Array([0.25,  inf, 0.  ], dtype=float32)
     """
@@ -99,7 +99,7 @@ def norm_ratio(numerator, norms):
 def update_ratios(updates, params, *, per: str = "leaf") -> dict[str, jax.Array]:
     """``{path: ||update|| / ||param||}`` in layer order; see :func:`update_ratio_vector`.
 
-    Example:
+    Examples:
         >>> update_ratios({"w": jnp.array([0.003, 0.004])}, {"w": jnp.array([3.0, 4.0])})
         {"['w']": Array(0.001, dtype=float32)}
     """
@@ -115,7 +115,7 @@ def gradient_ratio(norms: Mapping) -> float:
     Args:
         norms: ``{path: norm}`` in layer order, input first (from :func:`gradient_norms`).
 
-    Example:
+    Examples:
         >>> gradient_ratio({"['dense_0']['w']": 1e-6, "['dense_2']['w']": 0.5})
         2e-06
     """

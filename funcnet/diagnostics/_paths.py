@@ -25,7 +25,7 @@ def path_order_key(path: str) -> tuple:
     Sequential names its children ``f"{name}_{i}"``; each such component sorts by ``i``,
     list indices by number, anything else by name.
 
-    Example:
+    Examples:
         >>> sorted(["['dense_10']['w']", "['batch_norm_3']['scale']", "['dense_0']['w']"],
         ...        key=path_order_key)
         ["['dense_0']['w']", "['batch_norm_3']['scale']", "['dense_10']['w']"]
@@ -67,7 +67,7 @@ def parameter_paths(tree, *, per: str = "leaf") -> list[str]:
         tree: params (or grads) tree; only its structure is used.
         per: ``"leaf"`` (one path per array) or ``"layer"`` (one per layer).
 
-    Example:
+    Examples:
         >>> parameter_paths({"dense_0": {"w": 1.0, "b": 0.0}, "dense_2": {"w": 1.0}})
         ["['dense_0']['b']", "['dense_0']['w']", "['dense_2']['w']"]
     """
@@ -83,7 +83,7 @@ def pretty_path(path) -> str:
     an already pretty ``"dense_0/w"``) is returned unchanged, so labels of any origin
     pass through it.
 
-    Example:
+    Examples:
         >>> pretty_path("['residual_1']['block']['dense_0']['w']")
         'residual_1/block/dense_0/w'
         >>> pretty_path("[2]"), pretty_path("layer 0"), pretty_path("<root>")

@@ -30,7 +30,7 @@ def hidden_gradients(layer: Layer, params, x, loss: Callable) -> jax.Array:
     Returns:
         ``(N, T, H)``.
 
-    Example:
+    Examples:
         >>> layer = RNN(3, return_sequences=False)
         >>> params, _ = layer.init(jax.random.key(0), (6, 2))
         >>> hidden_gradients(layer, params, jnp.ones((4, 6, 2)), jnp.sum).shape
@@ -69,7 +69,7 @@ def hidden_gradient_norms(layer: Layer, params, x, loss: Callable) -> jax.Array:
     Returns:
         ``(T,)``: entry t is the L2 norm of :func:`hidden_gradients` at step t.
 
-    Example:
+    Examples:
         >>> layer = RNN(3, return_sequences=False)
         >>> params, _ = layer.init(jax.random.key(0), (6, 2))
         >>> norms = hidden_gradient_norms(layer, params, jnp.ones((4, 6, 2)), jnp.sum)

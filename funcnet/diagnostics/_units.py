@@ -43,7 +43,7 @@ UNITS = {
 def units_of(layer) -> Units | None:
     """The :data:`UNITS` entry of an ``Activation`` layer, ``None`` for any other layer.
 
-    Example:
+    Examples:
         >>> units_of(Activation("relu")).dies, units_of(Dense(3))
         (True, None)
     """
@@ -60,7 +60,7 @@ def dead_fraction(a, real):
         a: ``(N, ...)`` a layer's outputs; a unit is one entry past the batch axis.
         real: ``(N,)`` bools, False for padding samples (which do not count).
 
-    Example:
+    Examples:
         >>> float(dead_fraction(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([True, True])))
         0.5
     """

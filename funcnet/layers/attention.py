@@ -118,7 +118,7 @@ def attention_weights(layer: Layer, params, x, mask=None) -> jax.Array:
     """The attention weights ``P: (N, H, T, T)`` of a ``MultiHeadAttention`` layer on
     ``x: (N, T, D)`` (query rows, key columns), as its ``apply`` computes them.
 
-    Example:
+    Examples:
         >>> layer = MultiHeadAttention(2, causal=True)
         >>> params, _ = layer.init(jax.random.key(0), (3, 4))
         >>> p = attention_weights(layer, params, jnp.ones((1, 3, 4)))
@@ -164,7 +164,7 @@ def MultiHeadAttention(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, T, D)`` -> ``y: (N, T, D)``.
 
-    Example:
+    Examples:
         >>> layer = MultiHeadAttention(2, causal=True)
         >>> params, state = layer.init(jax.random.key(0), (5, 4))
         >>> jax.tree.map(jnp.shape, params)
@@ -280,7 +280,7 @@ def TransformerBlock(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, T, D)`` -> ``y: (N, T, D)``.
 
-    Example:
+    Examples:
         >>> block = TransformerBlock(2, features=4)
         >>> params, state = block.init(jax.random.key(0), (3, 4))
         >>> jax.tree.map(jnp.shape, params["residual_1"]["block"])["dense_1"]

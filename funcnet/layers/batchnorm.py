@@ -66,7 +66,7 @@ def BatchNorm(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, C)`` or ``(N, H, W, C)`` (any ``(N, ..., C)``) -> ``y`` the same.
 
-    Example:
+    Examples:
         >>> layer = BatchNorm()
         >>> params, state = layer.init(jax.random.key(0), (3,))
         >>> jax.tree.map(jnp.shape, (params, state))

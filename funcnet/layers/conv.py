@@ -74,7 +74,7 @@ def conv2d(x, w, strides, pads, dilation):
     Returns:
         ``(N, H_out, W_out, O)``, the same values and gradients on every platform.
 
-    Example:
+    Examples:
         >>> x, w = jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 2))
         >>> conv2d(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))[0, :, :, 0]
         Array([[4., 6., 6., 4.],
@@ -125,7 +125,7 @@ def Conv2D(  # noqa: N802 (a layer constructor)
     Shapes: ``x: (N, H, W, C)`` -> ``y: (N, H_out, W_out, O)`` with
     ``H_out = (H + top + bottom - ((kh - 1) * dh + 1)) // sh + 1`` (likewise W).
 
-    Example:
+    Examples:
         >>> layer = Conv2D(4, 3, strides=2)
         >>> params, state = layer.init(jax.random.key(0), (5, 6, 2))
         >>> jax.tree.map(jnp.shape, params)

@@ -35,7 +35,7 @@ def Dense(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, in)`` (or any ``(..., in)``) -> ``y: (N, out)``.
 
-    Example:
+    Examples:
         >>> layer = Dense(3, w_init="he_normal")
         >>> params, state = layer.init(jax.random.key(0), (2,))
         >>> y, _ = layer.apply(params, state, jnp.ones((4, 2)))

@@ -51,7 +51,7 @@ def dropout_mask(key, rate: float, shape) -> jax.Array:
     Returns:
         A bool array of ``shape``; the same key gives the same mask.
 
-    Example:
+    Examples:
         >>> dropout_mask(jax.random.key(0), 0.5, (2, 3)).dtype
         dtype('bool')
     """
@@ -72,7 +72,7 @@ def Dropout(rate: float) -> Layer:  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, ...)`` -> ``y`` the same.
 
-    Example:
+    Examples:
         >>> layer = Dropout(0.5)
         >>> y, _ = layer.apply({}, {}, jnp.ones((2, 4)), train=True, key=jax.random.key(0))
         >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
@@ -121,7 +121,7 @@ def dropout_keys(model: Layer, key) -> dict[str, jax.Array]:
         to the layer joined by ``"/"`` (``"residual_1/block/dropout_2"``; ``""`` when
         the model is a bare Dropout), the layer paths ``reference.build`` uses.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(4), Dropout(0.5), Dense(2), Dropout(0.5)])
         >>> sorted(dropout_keys(model, jax.random.key(0)))
         ['dropout_1', 'dropout_3']
@@ -149,7 +149,7 @@ def dropout_masks(model: Layer, key) -> dict[str, Callable[[tuple], jax.Array]]:
         ``{path: mask_for}`` with ``mask_for(shape)`` the bool keep-mask that Dropout
         draws for an input of ``shape``.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(3), Dropout(0.5)])
         >>> masks = dropout_masks(model, jax.random.key(0))
         >>> masks["dropout_1"]((2, 3)).shape

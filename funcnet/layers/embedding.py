@@ -61,7 +61,7 @@ def Embedding(  # noqa: N802 (a layer constructor)
 
     Shapes: ``ids: (N, T)`` of any integer dtype (any ``(N, ...)``) -> ``y: (N, T, F)``.
 
-    Example:
+    Examples:
         >>> layer = Embedding(10, 3)
         >>> params, state = layer.init(jax.random.key(0), (4,))
         >>> jax.tree.map(jnp.shape, params)
@@ -119,7 +119,7 @@ def PositionalEmbedding(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, T, F)`` with ``T <= max_len`` -> ``y`` the same.
 
-    Example:
+    Examples:
         >>> layer = PositionalEmbedding(16)
         >>> params, state = layer.init(jax.random.key(0), (5, 3))
         >>> jax.tree.map(jnp.shape, params)

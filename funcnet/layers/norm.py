@@ -63,7 +63,7 @@ def LayerNorm(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, F)`` or ``(N, T, F)`` (any ``(N, ..., F)``) -> ``y`` the same.
 
-    Example:
+    Examples:
         >>> layer = LayerNorm()
         >>> params, state = layer.init(jax.random.key(0), (5, 3))
         >>> jax.tree.map(jnp.shape, params)
@@ -121,7 +121,7 @@ def RMSNorm(  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, F)`` or ``(N, T, F)`` (any ``(N, ..., F)``) -> ``y`` the same.
 
-    Example:
+    Examples:
         >>> layer = RMSNorm()
         >>> params, state = layer.init(jax.random.key(0), (5, 2))
         >>> jax.tree.map(jnp.shape, params)

@@ -144,7 +144,7 @@ def MaxPool2D(window, strides=None, padding="VALID") -> Layer:  # noqa: N802
     The gradient goes to the maximum of each window; on a tie JAX on CPU picks the first
     maximum in row-major window order, and ``reference`` does the same.
 
-    Example:
+    Examples:
         >>> layer = MaxPool2D(2)
         >>> y, _ = layer.apply({}, {}, jnp.arange(16.0).reshape(1, 4, 4, 1))
         >>> y[0, :, :, 0]
@@ -165,7 +165,7 @@ def AvgPool2D(window, strides=None, padding="VALID") -> Layer:  # noqa: N802
 
     Shapes: ``x: (N, H, W, C)`` -> ``y: (N, H_out, W_out, C)``.
 
-    Example:
+    Examples:
         >>> layer = AvgPool2D(2, padding="SAME")
         >>> y, _ = layer.apply({}, {}, jnp.arange(9.0).reshape(1, 3, 3, 1))
         >>> y[0, :, :, 0]
@@ -180,7 +180,7 @@ def Flatten() -> Layer:  # noqa: N802
 
     Row-major (C) order, so an NHWC image flattens channel fastest.
 
-    Example:
+    Examples:
         >>> y, _ = Flatten().apply({}, {}, jnp.ones((2, 3, 4, 5)))
         >>> y.shape
         (2, 60)
@@ -200,7 +200,7 @@ def GlobalAvgPool() -> Layer:  # noqa: N802
 
     Shapes: ``x: (N, H, W, C)`` -> ``y: (N, C)``.
 
-    Example:
+    Examples:
         >>> y, _ = GlobalAvgPool().apply({}, {}, jnp.ones((2, 3, 4, 5)))
         >>> y.shape
         (2, 5)

@@ -60,7 +60,7 @@ def rnn_cell(params, h, x_t):
     Returns:
         ``(h_t, h_t)``: the new carry and the step's output, as ``lax.scan`` wants.
 
-    Example:
+    Examples:
         >>> params, _ = RNN(2).init(jax.random.key(0), (5, 3))
         >>> h, y = rnn_cell(params, jnp.zeros((4, 2)), jnp.ones((4, 3)))
         >>> h.shape
@@ -80,7 +80,7 @@ def lstm_cell(params, carry, x_t):
     Returns:
         ``((h_t, c_t), h_t)``.
 
-    Example:
+    Examples:
         >>> params, _ = LSTM(2).init(jax.random.key(0), (5, 3))
         >>> (h, c), y = lstm_cell(params, (jnp.zeros((4, 2)), jnp.zeros((4, 2))),
         ...                       jnp.ones((4, 3)))
@@ -103,7 +103,7 @@ def gru_cell(params, h, x_t):
     Returns:
         ``(h_t, h_t)``.
 
-    Example:
+    Examples:
         >>> params, _ = GRU(2).init(jax.random.key(0), (5, 3))
         >>> h, y = gru_cell(params, jnp.zeros((4, 2)), jnp.ones((4, 3)))
         >>> y.shape
@@ -158,7 +158,7 @@ def initial_carry(kind: str, params, batch: int, dtype):
 
     Returns ``h_0: (N, H)``, or ``(h_0, c_0)`` for ``"LSTM"``.
 
-    Example:
+    Examples:
         >>> params, _ = LSTM(3, initial_state="learned").init(jax.random.key(0), (5, 2))
         >>> [a.shape for a in initial_carry("LSTM", params, 4, jnp.float32)]
         [(4, 3), (4, 3)]
@@ -188,7 +188,7 @@ def unroll(kind: str, params, x, *, offsets=None):
     Returns:
         ``hs: (N, T, H)``.
 
-    Example:
+    Examples:
         >>> params, _ = GRU(2).init(jax.random.key(0), (5, 3))
         >>> unroll("GRU", params, jnp.ones((4, 5, 3))).shape
         (4, 5, 2)
@@ -291,7 +291,7 @@ def RNN(hidden: int, *, return_sequences: bool = True, initial_state: str = "zer
         w_h_init: ``"orthogonal"`` or an initializer for ``w_h: (H, H)``.
         param_dtype: dtype of the parameters.
 
-    Example:
+    Examples:
         >>> layer = RNN(4)
         >>> params, state = layer.init(jax.random.key(0), (7, 3))
         >>> jax.tree.map(jnp.shape, params)
@@ -318,7 +318,7 @@ def LSTM(hidden: int, *, return_sequences: bool = True, initial_state: str = "ze
         w_h_init: ``"orthogonal"`` (per gate) or an initializer for ``w_h: (H, 4H)``.
         param_dtype: dtype of the parameters.
 
-    Example:
+    Examples:
         >>> layer = LSTM(2, return_sequences=False)
         >>> params, state = layer.init(jax.random.key(0), (7, 3))
         >>> jax.tree.map(jnp.shape, params)
@@ -348,7 +348,7 @@ def GRU(hidden: int, *, return_sequences: bool = True, initial_state: str = "zer
         w_h_init: ``"orthogonal"`` (per gate) or an initializer for ``w_h: (H, 3H)``.
         param_dtype: dtype of the parameters.
 
-    Example:
+    Examples:
         >>> layer = GRU(2, initial_state="learned")
         >>> params, state = layer.init(jax.random.key(0), (7, 3))
         >>> jax.tree.map(jnp.shape, params)

@@ -19,7 +19,7 @@ def Residual(block) -> Layer:  # noqa: N802 (a layer constructor)
 
     Shapes: ``x: (N, ...)`` -> ``y`` the same.
 
-    Example:
+    Examples:
         >>> layer = Residual(Sequential([Dense(4), relu]))
         >>> params, state = layer.init(jax.random.key(0), (4,))
         >>> jax.tree.map(jnp.shape, params)

@@ -71,7 +71,7 @@ def apply_updates(params, updates):
         params: the parameter pytree.
         updates: a pytree of the same structure (from an optimizer's ``update``).
 
-    Example:
+    Examples:
         >>> apply_updates({"w": jnp.ones(2, jnp.float32)}, {"w": jnp.full(2, 0.5)})
         {'w': Array([1.5, 1.5], dtype=float32)}
     """

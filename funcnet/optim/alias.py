@@ -67,7 +67,7 @@ def sgd(learning_rate: float | Schedule, *, maximize: bool = False
     Returns:
         An ``optax.GradientTransformation``; state ``(ScaleByLearningRateState,)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from funcnet.optim import apply_updates
         >>> opt = sgd(0.1)
@@ -113,7 +113,7 @@ def momentum(learning_rate: float | Schedule, beta: float = 0.9, nesterov: bool 
         An ``optax.GradientTransformation``; state ``(TraceState,
         ScaleByLearningRateState)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from funcnet.optim import apply_updates
         >>> opt = momentum(0.1, beta=0.9)
@@ -156,7 +156,7 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
         An ``optax.GradientTransformation``; state ``(ScaleByRmsState,
         ScaleByLearningRateState)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> opt = rmsprop(0.01)
         >>> params = {"w": jnp.zeros(3)}
@@ -198,7 +198,7 @@ def adam(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState,
         ScaleByLearningRateState)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from funcnet.optim import current_learning_rate
         >>> opt = adam(1e-3)
@@ -242,7 +242,7 @@ def adamw(learning_rate: float | Schedule, b1: float = 0.9, b2: float = 0.999,
         An ``optax.GradientTransformation``; state ``(ScaleByAdamState, EmptyState,
         ScaleByLearningRateState)``. Its ``update`` needs ``params``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> no_bias_decay = lambda params: {"w": True, "b": False}
         >>> opt = adamw(1e-3, weight_decay=1e-2, mask=no_bias_decay)

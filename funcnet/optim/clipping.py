@@ -18,7 +18,7 @@ from funcnet.optim import _validate
 def global_norm(tree) -> jax.Array:
     """The L2 norm of all leaves together: ``sqrt(sum over leaves of sum(x**2))``.
 
-    Example:
+    Examples:
         >>> global_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])})
         Array(5., dtype=float32)
     """
@@ -39,7 +39,7 @@ def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
     Returns:
         An ``optax.GradientTransformation`` with an empty state.
 
-    Example:
+    Examples:
         >>> tx = clip_by_global_norm(1.0)
         >>> tx.update({"a": jnp.array([3.0]), "b": jnp.array([4.0])}, tx.init(None))[0]
         {'a': Array([0.6], dtype=float32), 'b': Array([0.8], dtype=float32)}
@@ -67,7 +67,7 @@ def clip(max_abs: float) -> optax.GradientTransformation:
     Returns:
         An ``optax.GradientTransformation`` with an empty state.
 
-    Example:
+    Examples:
         >>> tx = clip(1.0)
         >>> tx.update({"w": jnp.array([-3.0, 0.5, 2.0])}, tx.init(None))[0]
         {'w': Array([-1. ,  0.5,  1. ], dtype=float32)}

@@ -35,7 +35,7 @@ def current_learning_rate(opt_state) -> jax.Array:
         The float scalar array: the rate the last update used (after ``init``, the
         rate the first update will use).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import optax
         >>> from funcnet import optim

@@ -57,7 +57,7 @@ def constant_schedule(value: float) -> Schedule:
     Args:
         value: the rate, finite and > 0.
 
-    Example:
+    Examples:
         >>> constant_schedule(0.1)(jnp.arange(3))
         Array([0.1, 0.1, 0.1], dtype=float32)
     """
@@ -81,7 +81,7 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int) 
         end_value: rate from step ``T`` on, finite and >= 0.
         transition_steps: ``T``, a positive int.
 
-    Example:
+    Examples:
         >>> linear_schedule(0.0, 1.0, 4)(jnp.arange(6))
         Array([0.  , 0.25, 0.5 , 0.75, 1.  , 1.  ], dtype=float32)
     """
@@ -112,7 +112,7 @@ def step_decay_schedule(init_value: float, decay_every: int, factor: float = 10.
         decay_every: steps between divisions, a positive int.
         factor: divisor, finite and > 0 (10: "divide by 10 every N epochs").
 
-    Example:
+    Examples:
         >>> step_decay_schedule(1.0, decay_every=2, factor=10.0)(jnp.arange(6))
         Array([1.  , 1.  , 0.1 , 0.1 , 0.01, 0.01], dtype=float32)
     """
@@ -142,7 +142,7 @@ def exponential_decay(init_value: float, transition_steps: int, decay_rate: floa
         decay_rate: factor per ``T`` steps, in (0, 1].
         staircase: decay in whole steps of ``T``.
 
-    Example:
+    Examples:
         >>> exponential_decay(1.0, transition_steps=1, decay_rate=0.5)(jnp.arange(3))
         Array([1.  , 0.5 , 0.25], dtype=float32)
     """
@@ -171,7 +171,7 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
         decay_steps: ``T``, a positive int; the rate stays at ``alpha * init`` after.
         alpha: final rate as a fraction of ``init_value``, in [0, 1].
 
-    Example:
+    Examples:
         >>> jnp.round(cosine_decay_schedule(1.0, decay_steps=2)(jnp.arange(4)), 6)
         Array([1. , 0.5, 0. , 0. ], dtype=float32)
     """
@@ -201,7 +201,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
         boundaries: n - 1 strictly increasing positive ints, the steps where the next
             schedule takes over.
 
-    Example:
+    Examples:
         >>> warm = linear_schedule(0.0, 1.0, 2)
         >>> join_schedules([warm, step_decay_schedule(1.0, 2, 2.0)], [2])(jnp.arange(6))
         Array([0. , 0.5, 1. , 1. , 0.5, 0.5], dtype=float32)
@@ -248,7 +248,7 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
         decay_steps: total length, an int > ``warmup_steps``.
         end_value: final rate, in [0, peak_value].
 
-    Example:
+    Examples:
         >>> sched = warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps=2, decay_steps=4)
         >>> jnp.round(sched(jnp.arange(5)), 6)
         Array([0. , 0.5, 1. , 0.5, 0. ], dtype=float32)

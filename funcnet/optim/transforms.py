@@ -130,7 +130,7 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> optax.GradientTra
     Returns:
         An ``optax.GradientTransformation`` with state :class:`ScaleByLearningRateState`.
 
-    Example:
+    Examples:
         >>> tx = scale_by_learning_rate(0.1)
         >>> updates, state = tx.update({"w": jnp.ones(2)}, tx.init({"w": jnp.zeros(2)}))
         >>> updates["w"], int(state.count), round(float(state.learning_rate), 6)
@@ -196,7 +196,7 @@ def trace(decay: float, nesterov: bool = False, dampening: float = 0.0
     Returns:
         An ``optax.GradientTransformation`` with state :class:`TraceState`.
 
-    Example:
+    Examples:
         >>> tx = trace(0.9)
         >>> state = tx.init({"w": jnp.zeros(2)})
         >>> updates, state = tx.update({"w": jnp.ones(2)}, state)
@@ -238,7 +238,7 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> optax.GradientTransfo
     Returns:
         An ``optax.GradientTransformation`` with state :class:`ScaleByRmsState`.
 
-    Example:
+    Examples:
         >>> tx = scale_by_rms(decay=0.9)
         >>> updates, _ = tx.update({"w": jnp.ones(1)}, tx.init({"w": jnp.zeros(1)}))
         >>> round(float(updates["w"][0]), 4)  # 1 / sqrt(0.1 + 1e-8)
@@ -285,7 +285,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     Returns:
         An ``optax.GradientTransformation`` with state :class:`ScaleByAdamState`.
 
-    Example:
+    Examples:
         >>> tx = scale_by_adam()
         >>> updates, state = tx.update({"w": jnp.full(2, 3.0)}, tx.init({"w": jnp.zeros(2)}))
         >>> jnp.round(updates["w"], 4), int(state.count)  # first step: ~ sign(g)

@@ -35,7 +35,7 @@ def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> optax.GradientT
         An ``optax.GradientTransformation`` with an empty state; its ``update`` needs
         ``params``.
 
-    Example:
+    Examples:
         >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
         >>> params = {"w": jnp.ones(2), "b": jnp.ones(2)}
         >>> grads = {"w": jnp.zeros(2), "b": jnp.zeros(2)}

@@ -32,7 +32,7 @@ single panel take ``ax=`` to draw into an existing Axes instead.
 
 matplotlib is imported on first use, so ``import funcnet`` stays fast.
 
-Example:
+Examples:
     >>> from funcnet import plot
     >>> fig = plot.loss_curves({"train_loss": [0.9, 0.4, 0.2], "eval_loss": [1.0, 0.5, 0.3]})
     >>> plot.save(fig, "figures/loss.png")

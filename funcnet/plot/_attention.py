@@ -23,7 +23,7 @@ def attention_maps(weights, tokens, *, ncols: int = 4, title: str | None = None)
         The matplotlib Figure; panel ``h`` shows head ``h``, darker where a query
         (row) puts more weight on a key (column).
 
-    Example:
+    Examples:
         >>> weights = np.tril(np.ones((2, 3, 3))) / np.arange(1, 4)[:, None]
         >>> fig = attention_maps(weights, [".", "a", "b"])
         >>> [ax.get_title() for ax in fig.axes if ax.get_title()]

@@ -48,7 +48,7 @@ def confusion_counts(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
         ``(K, K)`` int64 counts; ``counts[t, p]`` is how many samples of class ``t`` were
         predicted as ``p``, so the diagonal holds the correct ones.
 
-    Example:
+    Examples:
         >>> confusion_counts([0, 1, 1, 2], [0, 2, 1, 2], num_classes=3)
         array([[1, 0, 0],
                [0, 1, 1],
@@ -76,7 +76,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None, class_names
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = confusion_matrix([0, 1, 2, 2], [0, 2, 2, 2], class_names=["a", "b", "c"])
     """
     where = "confusion_matrix"
@@ -154,7 +154,7 @@ def image_grid(images, predicted=None, true=None, *, image_shape=None, ncols: in
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = image_grid(np.random.rand(6, 784), predicted=[1, 2, 3, 4, 5, 6],
         ...                  true=[1, 2, 0, 4, 5, 6], image_shape=(28, 28), ncols=3)
     """

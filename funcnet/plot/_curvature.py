@@ -32,7 +32,7 @@ def lr_range(result, *, ax=None, title: str | None = None):
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> from funcnet.diagnostics import LRRangeResult
         >>> rates = np.logspace(-4, 0, 50)
         >>> smooth = 2 - np.tanh(2 * (np.log10(rates) + 2)) + np.exp(4 * np.log10(rates))
@@ -87,7 +87,7 @@ def loss_landscape(landscape, *, log_scale: bool = False, levels: int = 20, ax=N
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> from funcnet.diagnostics import LossLandscape
         >>> grid = np.linspace(-1, 1, 11)
         >>> bowl = grid[:, None] ** 2 + 3 * grid[None, :] ** 2 + 0.1

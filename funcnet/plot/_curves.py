@@ -127,7 +127,7 @@ def loss_curves(history, *, log_scale: bool = False, smooth: int = 0, ax=None,
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> history = {"epoch": [1, 2, 3], "train_loss": [0.9, 0.5, 0.3],
         ...            "eval_loss": [1.0, 0.6, None], "train_accuracy": [0.6, 0.8, 0.9]}
         >>> fig = loss_curves(history)
@@ -257,7 +257,7 @@ def gradient_magnitudes(norms, layer_names=None, *, kind: str = "auto",
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = gradient_magnitudes({"['dense_0']['w']": 1e-6, "['dense_2']['w']": 3e-2})
         >>> fig = gradient_magnitudes(np.abs(np.random.randn(20, 4)), ["w1", "w2", "w3", "w4"])
     """

@@ -96,7 +96,7 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
     Returns:
         The :class:`~pathlib.Path` written.
 
-    Example:
+    Examples:
         >>> fig = loss_curves([2.3, 1.1, 0.6, 0.4])
         >>> save(fig, "figures/loss.png")
         PosixPath('figures/loss.png')

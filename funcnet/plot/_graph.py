@@ -114,7 +114,7 @@ def expression_graph(root, *, precision: int = 4, max_nodes: int = 150, ax=None,
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> from reference import Value
         >>> a, b = Value(2.0), Value(-3.0)
         >>> out = (a * b + 1.0).tanh()

@@ -89,7 +89,7 @@ def training_health(history: Mapping, *, layers=None, title: str | None = None):
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> entry = {"step": [0, 10], "layers": {"tanh_1": {
         ...     "mean": [0.0, 0.1], "std": [0.9, 0.6], "saturated": [0.4, 0.1],
         ...     "histogram": [[0.4, 0.1, 0.1, 0.4], [0.1, 0.4, 0.4, 0.1]],

@@ -56,7 +56,7 @@ def weight_histograms(params, *, bins: int = 50, ncols: int = 4, title: str | No
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(16), relu, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (4,))
         >>> fig = weight_histograms(params)   # panels "dense_0/b (16,)", ...
@@ -87,7 +87,7 @@ def activation_histograms(activations: Mapping, *, bins: int = 50, ncols: int = 
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> h = np.random.randn(256, 32)
         >>> fig = activation_histograms({"z1": h, "relu": np.maximum(h, 0),
         ...                              "tanh": np.tanh(h)})

@@ -83,7 +83,7 @@ def network_diagram(layer_sizes, *, layer_names=None, unit_labels=None, weights=
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = network_diagram([2, 3, 1], layer_names=["input", "hidden", "output"],
         ...                       unit_labels=[["x1", "x2"], ["h1", "h2", "h3"], ["y"]])
     """

@@ -53,7 +53,7 @@ def matrices(named, *, annotate="auto", ncols: int = 4, title: str | None = None
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> w = np.array([[0.5, 0.3], [0.2, 0.8]])
         >>> fig = matrices({"W1": w, "dW1": np.array([[-0.01, 0.02], [0.0, -0.03]])})
         >>> len(fig.axes)  # two panels and their colour bars
@@ -118,7 +118,7 @@ def layer_panels(panels, *, log_scale: bool = True, ncols: int = 3,
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = layer_panels({"||dz||": [1e-1, 1e-3, 1e-5], "||W||": [0.5, 0.6, 0.4]})
         >>> [ax.get_title() for ax in fig.axes]
         ['||dz||', '||W||']
@@ -168,7 +168,7 @@ def gradient_check(analytic, numerical, *, title: str | None = None):
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> g = np.array([0.1, -0.2, 0.05])
         >>> fig = gradient_check(g, g + 1e-9)
         >>> fig.axes[2].get_title().splitlines()[1]

@@ -103,7 +103,7 @@ def gradient_field(f, xlim, ylim, *, resolution: int = 20, levels=15,
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = gradient_field(lambda p: p[0] ** 2 + 3 * p[1] ** 2, (-3, 3), (-3, 3))
     """
     where = "gradient_field"
@@ -187,7 +187,7 @@ def optimizer_paths(f, paths, *, xlim=None, ylim=None, levels=25, log_levels: bo
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> rosenbrock = lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
         >>> path = np.array([[-1.5, 2.0], [-1.0, 1.2], [0.2, 0.1], [0.9, 0.8]])
         >>> fig = optimizer_paths(rosenbrock, {"adam": path}, log_levels=True,
@@ -301,7 +301,7 @@ def decision_boundary(predict_fn, x, y, *, resolution: int = 200, padding: float
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> x = np.random.default_rng(0).normal(size=(100, 2))
         >>> y = (x[:, 0] * x[:, 1] > 0).astype(int)
         >>> fig = decision_boundary(lambda p: (p[:, 0] * p[:, 1] > 0).astype(int), x, y)

@@ -55,7 +55,7 @@ def gradients_through_time(norms, *, log_scale: bool = True, ax=None,
     Returns:
         The matplotlib Figure.
 
-    Example:
+    Examples:
         >>> fig = gradients_through_time({"RNN": 0.9 ** np.arange(50)[::-1],
         ...                               "LSTM": 0.99 ** np.arange(50)[::-1]})
         >>> [line.get_label() for line in fig.axes[0].get_lines()]

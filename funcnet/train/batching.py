@@ -24,7 +24,7 @@ def plan(order, batch_size: int):
 
     Works on NumPy and jax arrays alike (``order`` may be a device permutation).
 
-    Example:
+    Examples:
         >>> idx, mask = plan(np.arange(5), 2)
         >>> idx.tolist(), mask.tolist()
         ([[0, 1], [2, 3], [4, 0]], [[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])

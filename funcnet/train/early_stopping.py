@@ -17,7 +17,7 @@ class EarlyStopping(NamedTuple):
         min_delta: the smallest change that counts as an improvement.
         restore_best: return the params/state of the best epoch (default True).
 
-    Example:
+    Examples:
         >>> rule = EarlyStopping("eval_accuracy", patience=3)
         >>> rule.mode
         'auto'

@@ -39,7 +39,7 @@ def predict(model, params, state, x, batch_size: int = 1024):
     Returns:
         ``(N, ...)`` outputs (logits for a classifier).
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(8), relu, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (4,))
         >>> logits = predict(model, params, state, jnp.ones((10, 4)), batch_size=4)
@@ -111,7 +111,7 @@ def evaluate(model, params, state, data, loss="softmax_cross_entropy_with_intege
     Returns:
         ``{"loss": float, "accuracy": float}`` (accuracy NaN when not classifying).
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(3, w_init="zeros")])  # uniform logits: loss log 3
         >>> params, state = model.init(jax.random.key(0), (4,))
         >>> result = evaluate(model, params, state, (jnp.ones((6, 4)), jnp.arange(6) % 3))

@@ -142,7 +142,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
         :class:`FitResult` ``(params, state, opt_state, history)``; ``history`` maps
         each of ``HISTORY_KEYS`` to a list with one entry per epoch.
 
-    Example:
+    Examples:
         >>> (x, y), (x_test, y_test) = data.spirals(seed=0), data.spirals(seed=1)
         >>> model = Sequential([Dense(32), relu, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (2,))

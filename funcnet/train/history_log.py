@@ -197,7 +197,7 @@ def history_logger(path, *, format: str | None = None) -> HistoryLogger:
     Returns:
         A :class:`HistoryLogger`, callable as ``logger(epoch, row, params, state)``.
 
-    Example:
+    Examples:
         >>> x, y = data.xor()
         >>> model = Sequential([Dense(4), tanh, Dense(2)])
         >>> params, state = model.init(jax.random.key(0), (2,))
@@ -227,7 +227,7 @@ def read_history(path, *, format: str | None = None) -> dict:
         ``gradient_norms`` rebuilt as one dict per epoch); a line cut short by a crash is
         left out.
 
-    Example:
+    Examples:
         >>> logger = history_logger("logs/run.jsonl")
         >>> logger(1, {"epoch": 1, "train_loss": 0.7, "eval_loss": None}, None, None)
         >>> read_history("logs/run.jsonl")

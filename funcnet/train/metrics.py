@@ -38,7 +38,7 @@ def correct_labels_ignoring(ignore: int):
     fraction of its real (not ``ignore``) steps where argmax(logits) == labels; 0 for
     a sample with no real step (``fit`` and ``evaluate`` refuse those).
 
-    Example:
+    Examples:
         >>> logits = jnp.array([[[2.0, 0.0], [2.0, 0.0], [0.0, 2.0]]])  # (1, 3, 2)
         >>> correct_labels_ignoring(-1)(logits, jnp.array([[0, 1, -1]]))
         Array([0.5], dtype=float32)
@@ -136,7 +136,7 @@ def masked_loss_sum(loss_fn, outputs, targets, mask):
         targets: ``(B, ...)`` labels or targets.
         mask: ``(B,)`` sample weights (1 real, 0 padding).
 
-    Example:
+    Examples:
         >>> float(masked_loss_sum(mse, jnp.ones((3, 2)), jnp.zeros((3, 2)),
         ...                       jnp.array([1.0, 1.0, 0.0])))
         2.0
@@ -154,7 +154,7 @@ def masked_correct(correct_fn, outputs, targets, mask):
     ``correct_fn(outputs, targets)`` must return ``(B,)``; any other shape raises
     ValueError naming the function and the shape it returned.
 
-    Example:
+    Examples:
         >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
         >>> float(masked_correct(correct_integer_labels, logits, jnp.array([0, 0, 0]),
         ...                      jnp.array([1.0, 1.0, 0.0])))

@@ -167,7 +167,7 @@ def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
         with ``loss`` (mask-weighted mean), ``accuracy`` (or NaN when not
         classifying), ``count`` and, with the guard on, ``finite``.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(8), relu, Dense(3)])
         >>> params, state = model.init(jax.random.key(0), (4,))
         >>> tx = optim.adam(1e-2)
