@@ -11,8 +11,7 @@ A layer is a :class:`Layer` holding
   a user-written layer with no NumPy twin.
 
 ``params`` holds what gradients train, ``state`` what they do not (BatchNorm running
-statistics); both are plain pytrees (dicts of arrays). A layer with neither returns
-``{}`` for each.
+statistics): plain pytrees (dicts of arrays), ``{}`` for a layer with neither.
 
 Writing a new layer is writing those two functions::
 
@@ -330,19 +329,15 @@ def Sequential(layers: Sequence) -> Layer:  # noqa: N802 (a layer constructor)
     """Compose layers in order; params and state are dicts keyed ``f"{name}_{i}"``.
 
     Args:
-        layers: Layers, activation functions (``relu``), or any ``f(x) -> y``;
-            Sequentials nest.
+        layers: Layers, activation functions (``relu``) or any ``f(x) -> y``; they nest.
 
     ``apply`` splits ``key`` (when given and a child needs one) into one key per child
     (:func:`child_keys`), so no two dropout layers share a mask.
 
-    Naming: child ``i`` is ``f"{child.name}_{i}"`` with ``i`` its position in the list,
-    counting the layers without params (activations) too, as PyTorch's
-    ``nn.Sequential`` numbers its ``state_dict`` keys. So Dense layers around ReLUs are
-    ``dense_0``, ``dense_2``, ``dense_4``, and a parameter-free layer keeps an empty
-    ``{}`` entry (``relu_1``). This naming is the one funcnet has always used, so
-    checkpoints written by earlier versions load as before. Plots label a leaf by its
-    path (``"dense_2/w"``, ``funcnet.diagnostics.pretty_path``).
+    Naming: child ``i`` is ``f"{child.name}_{i}"``, ``i`` its position counting layers
+    without params too (as PyTorch's ``nn.Sequential`` numbers its ``state_dict``):
+    ``dense_0``, ``relu_1`` (an empty ``{}``), ``dense_2``. funcnet always named them so,
+    and old checkpoints load as before; plots label a leaf ``"dense_2/w"``.
 
     Examples:
         >>> model = Sequential([Dense(4), tanh, Dense(1), sigmoid])

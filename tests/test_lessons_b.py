@@ -10,9 +10,6 @@ import importlib
 import numpy as np
 import pytest
 
-checker = pytest.importorskip("lessons.checker",
-                              reason="lessons.checker arrives with the lessons-a branch")
-
 LESSONS = (2, 3, 4)
 CASES = [(n, ex) for n in LESSONS
          for ex in importlib.import_module(f"lessons.lesson_00{n}").EXERCISES]
