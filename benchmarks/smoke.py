@@ -88,7 +88,9 @@ def step_cost():
     names = [r[0] for r in rows]
     _expect(names[0] == "jax" and rows[0][2] == "1.000" and rows[0][5] == "1.000",
             "the ladder to start at plain jax with ratio 1.000", out)
-    _expect(names[-2:] == ["funcnet", "funcnet-noguard"], "funcnet's rows last", out)
+    _expect(names[-5:] == ["funcnet", "funcnet-noguard", "funcnet, health off",
+                           "funcnet, health every 10", "funcnet, health every 1"],
+            "funcnet's rows, then the health record's, last", out)
     _expect(all(int(r[3]) > 0 for r in rows), "an HLO op count for every jitted step", out)
 
 

@@ -22,7 +22,7 @@ jax.config.update("jax_enable_x64", True)
 # ones each run, for hunting (HYPOTHESIS_PROFILE=explore python -m pytest).
 _COMMON = {"deadline": None,
            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-settings.register_profile("ci", max_examples=10, derandomize=True, **_COMMON)
+settings.register_profile("ci", max_examples=6, derandomize=True, **_COMMON)
 settings.register_profile("explore", max_examples=10, derandomize=False, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
