@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
 
 import _common
 import epoch as epoch_bench
@@ -111,23 +110,7 @@ def time_model(model, x, y, impls, rounds, warmup, batch_size, lr, threads, prog
         "fit-loop": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb, "loop"),
     }
     drivers = {impl: epoch_bench.Driver(trainers[impl], None, epochs) for impl in impls}
-    first, seconds = {}, {impl: [] for impl in impls}
-    try:
-        for impl, driver in drivers.items():
-            first[impl] = driver.epoch()
-            for _ in range(warmup - 1):
-                driver.epoch()
-        for r in range(rounds):
-            shift = r % len(impls)
-            for impl in impls[shift:] + impls[:shift]:
-                seconds[impl].append(drivers[impl].epoch())
-            if progress:
-                print(".", end="", file=sys.stderr, flush=True)
-        if progress:
-            print(file=sys.stderr)
-    finally:
-        for driver in drivers.values():
-            driver.close()
+    first, seconds = epoch_bench.round_robin(drivers, rounds, warmup, progress)
     auto = setup.pick_mode("auto", funcnet_model(model), x, y, fit_module.DEVICE_DATA_BUDGET)
     return [{"model": model, "impl": impl, "samples": len(x), "batch_size": batch_size,
              "epoch_s": _common.summarize(seconds[impl]), "first_epoch_s": first[impl],

@@ -237,21 +237,19 @@ def make_train(impl, task, tx):
     return lambda p, e, cb: train_jax_loop(task, p, tx, e, cb)
 
 
-def time_epochs(task, impls, rounds, warmup, optimizer="optax", progress=False) -> dict:
-    """Interleaved per-epoch seconds for each implementation on ``task``."""
-    params, _ = funcnet_model(task).init(jax.random.key(0), task.x.shape[1:])
-    drivers, first = {}, {}
-    for impl in impls:
-        # fit takes funcnet.optim; the hand-written loops take optax (the same Adam).
-        tx = optim.adam(task.lr) if impl.startswith("fit") else optax.adam(task.lr)
-        drivers[impl] = Driver(make_train(impl, task, tx), params, warmup + rounds + 1)
+def round_robin(drivers: dict, rounds: int, warmup: int, progress: bool = False):
+    """Run every driver's warm-up epochs, then ``rounds`` rounds of one epoch each, the
+    order rotated each round so all see the same machine; close the drivers.
+
+    Returns ``(first, seconds)``: each driver's first epoch, and its timed epochs.
+    """
+    first, seconds = {}, {impl: [] for impl in drivers}
+    names = list(drivers)
     try:
         for impl, driver in drivers.items():
             first[impl] = driver.epoch()
             for _ in range(warmup - 1):
                 driver.epoch()
-        seconds = {impl: [] for impl in drivers}
-        names = list(drivers)
         for r in range(rounds):
             shift = r % len(names)
             for impl in names[shift:] + names[:shift]:
@@ -263,6 +261,18 @@ def time_epochs(task, impls, rounds, warmup, optimizer="optax", progress=False) 
     finally:
         for driver in drivers.values():
             driver.close()
+    return first, seconds
+
+
+def time_epochs(task, impls, rounds, warmup, optimizer="optax", progress=False) -> dict:
+    """Interleaved per-epoch seconds for each implementation on ``task``."""
+    params, _ = funcnet_model(task).init(jax.random.key(0), task.x.shape[1:])
+    drivers = {}
+    for impl in impls:
+        # fit takes funcnet.optim; the hand-written loops take optax (the same Adam).
+        tx = optim.adam(task.lr) if impl.startswith("fit") else optax.adam(task.lr)
+        drivers[impl] = Driver(make_train(impl, task, tx), params, warmup + rounds + 1)
+    first, seconds = round_robin(drivers, rounds, warmup, progress)
     n, b = len(task.x), task.batch_size
     steps = {"fit-scan": -(-n // b), "fit-loop": -(-n // b), "jax-scan": n // b,
              "jax-loop": n // b}
