@@ -5,13 +5,16 @@ Per layer (every layer :func:`reported_layers` lists, on the training forward pa
 itself): the outputs' mean and standard deviation, their saturated fraction (tanh,
 sigmoid) or dead fraction (ReLU), as the one table in ``_units`` decides, and a
 histogram. Per parameter array or layer: the gradient's norm, and the gradient:data and
-update:data ratios ``||g|| / ||w||`` and ``||u|| / ||w||`` (for arrays of mean about 0
+update:data ratios ``||g|| / ||w||`` and ``||u|| / ||w||``, ``w`` the params after the
+update as makemore takes them (for arrays of mean about 0
 these equal the ratios of standard deviations that makemore plots; a healthy update is
 about 1e-3 of its weights). Padding samples of a last partial batch count nowhere.
 
-Everything is reduced to a few small arrays in the step (no host callback), skipped
-through ``lax.cond`` on the steps that are not recorded, and turned into the history's
-lists once per epoch.
+Everything is reduced to a few small arrays in the step (no host callback) and turned
+into the history's lists once per epoch. Everything but the updates' norms is skipped
+through ``lax.cond`` on the steps that are not recorded; those norms are taken on every
+step where the optimizer makes the updates, which leave it only as their norms
+(``benchmarks/step_cost.py`` measures what the record costs).
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class Health:
 
     Step ``s`` describes the ``s + 1``-th update: the activations of its forward pass
     (the params before it), its gradient and the update it made (0 for a step the guard
-    skipped; such a step and those after it are not recorded).
+    skipped; such a step and those after it are not recorded); both ratios divide by
+    the norm of the params after that update.
 
     Attributes:
         every: record steps ``0, every, 2 * every, ...`` (counted over the whole run).
@@ -99,16 +103,42 @@ class Health:
         if self.per not in PER:
             raise ValueError(f"Health: per must be 'layer' or 'leaf', got {self.per!r}")
 
-    def measure(self, model, outputs, mask, grads, updates, params, step) -> dict:
+    def records(self, step):
+        """Whether global step ``step`` (a Python int or a traced scalar) is recorded.
+
+        Examples:
+            >>> [bool(Health(every=3).records(s)) for s in range(5)]
+            [True, False, False, True, False]
+        """
+        return step % self.every == 0
+
+    def update_norms(self, updates) -> jax.Array:
+        """The norms of the step's updates per parameter group, ``(P,)``: all the record
+        needs of them. The step computes them on every step inside its skip branch,
+        where the optimizer makes the updates: handing the updates (or the params
+        before them) to the record's ``lax.cond`` made XLA:CPU write or copy them on
+        every step, and cost more than this one reduction.
+
+        Examples:
+            >>> Health(per="leaf").update_norms({"b": jnp.zeros(2), "w": jnp.full(4, 0.5)})
+            Array([0., 1.], dtype=float32)
+        """
+        if not jax.tree_util.tree_leaves(updates):
+            return jnp.zeros((0,), jnp.float32)
+        return gradient_norm_vector(updates, per=self.per)[0]
+
+    def measure(self, model, outputs, mask, grads, update_norms, new_params, step) -> dict:
         """The step's record, inside the compiled step: a dict of small arrays.
 
         Args:
             model: the model trained.
             outputs: its layers' outputs in :func:`reported_layers` order, each ``(B, ...)``.
             mask: ``(B,)`` sample weights (0 for padding).
-            grads, updates, params: the step's gradient, update and params before it.
-            step: the global step number (a scalar); only steps that are multiples of
-                ``every`` are computed, the others are zeros.
+            grads: the step's gradient.
+            update_norms: ``(P,)``, :meth:`update_norms` of the step's update.
+            new_params: the params after the update, the "data" of both ratios.
+            step: the global step number (a scalar): the layers are measured on the
+                steps :meth:`records` and are zeros on the others.
 
         Returns:
             ``mean``, ``std``, ``units`` (saturated or dead share, NaN for other
@@ -121,14 +151,15 @@ class Health:
             >>> params, state = model.init(jax.random.key(0), (3,))
             >>> _, _, outputs = apply_reporting_outputs("me", model)(params, state,
             ...                                                      jnp.ones((4, 3)))
-            >>> record = Health(every=1).measure(model, outputs, jnp.ones(4), params,
-            ...                                  params, params, 0)
+            >>> health = Health(every=1)
+            >>> record = health.measure(model, outputs, jnp.ones(4), params,
+            ...                         health.update_norms(params), params, 0)
             >>> {k: v.shape for k, v in record.items()}["histogram"], record["update_data"]
             ((2, 40), Array([1.], dtype=float32))
         """
         layers = reported_layers(model)
 
-        def compute():
+        def measure_layers(outputs, mask):
             per_layer = [self._layer(layer, y, mask) for (_, layer), y
                          in zip(layers, outputs, strict=True)]
             # every layer's histogram in one scatter: layer j's bins are j * bins + k
@@ -139,13 +170,23 @@ class Health:
             record = {k: jnp.stack([m[k] for m in per_layer]) for k in per_layer[0]}
             record["histogram"] = (counts.reshape(len(layers), self.bins)
                                    / record.pop("total")[:, None])
-            return {**record, **self._params(grads, updates, params)}
+            return record
 
+        def measure_all(outputs, mask, grads, update_norms, new_params):
+            return {**measure_layers(outputs, mask),
+                    **self._params(grads, update_norms, new_params)}
+
+        operands = (outputs, mask, grads, update_norms, new_params)
         if self.every == 1:
-            return compute()
-        shapes = jax.eval_shape(compute)
-        return jax.lax.cond(step % self.every == 0, compute,
-                            lambda: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+            return measure_all(*operands)
+        # Neither the params before the update nor the optimizer state enter the
+        # branch: handing the branch a buffer that the update overwrites in place made
+        # XLA:CPU copy the params and moments on every step, recorded or not.
+        shapes = jax.eval_shape(measure_all, *operands)
+        return jax.lax.cond(
+            self.records(step), measure_all,
+            lambda *_: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes),
+            *operands)
 
     def _layer(self, layer, y, mask) -> dict:
         if not isinstance(y, jax.Array) or jnp.ndim(y) < 1 or y.shape[0] != mask.shape[0]:
@@ -186,13 +227,15 @@ class Health:
                 "range": jnp.stack([low, high]), "total": total,
                 "bins": (jnp.where(inside, index, 0).ravel(), (weight * inside).ravel())}
 
-    def _params(self, grads, updates, params) -> dict:
-        if not jax.tree_util.tree_leaves(params):
+    def _params(self, grads, update, new_params) -> dict:
+        if not jax.tree_util.tree_leaves(grads):
             return {k: jnp.zeros((0,), jnp.float32) for k in _PARAM_KEYS}
-        # each norm once; the ratios are update_ratio_vector's (inf for a zero array
-        # that moves), with the gradient in the update's place for gradient:data
-        grad, update, weight = (gradient_norm_vector(tree, per=self.per)[0]
-                                for tree in (grads, updates, params))
+        # each norm once; the ratios are norm_ratio's (inf for a zero array that
+        # moves). The data is the params after the update, as makemore measures it:
+        # reading the params before it, which the update overwrites in place, made
+        # XLA:CPU copy them on every step.
+        grad, weight = (gradient_norm_vector(tree, per=self.per)[0]
+                        for tree in (grads, new_params))
         return {"gradient_norm": grad, "gradient_data": norm_ratio(grad, weight),
                 "update_data": norm_ratio(update, weight)}
 
@@ -208,7 +251,8 @@ class Health:
             >>> _, _, outputs = apply_reporting_outputs("me", model)(params, state,
             ...                                                      jnp.ones((4, 3)))
             >>> health = Health(every=1)
-            >>> record = health.measure(model, outputs, jnp.ones(4), params, params, params, 0)
+            >>> record = health.measure(model, outputs, jnp.ones(4), params,
+            ...                         health.update_norms(params), params, 0)
             >>> stacked = jax.tree.map(lambda a: a[None], record)  # one step
             >>> entry = health.entry(model, params, stacked, first_step=0, good=1)
             >>> entry["step"], entry["layers"]["relu_1"]["dead"], entry["layers"]["dense_0"]["mean"]

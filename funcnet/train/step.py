@@ -116,9 +116,9 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
 
         def apply():
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
-            # the updates leave the step only when they are recorded
-            kept = updates if recording else None
-            return optax.apply_updates(params, updates), new_state, new_opt_state, kept
+            # only the updates' norms leave the step, and only when recorded
+            norms = record.update_norms(updates) if recording else None
+            return optax.apply_updates(params, updates), new_state, new_opt_state, norms
 
         if guard:
             # The flag covers what the step would keep, not only what it starts from: a
@@ -131,14 +131,16 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             ok = all_finite(loss_value, grads, *would_keep) & active
 
             def keep():
-                zeros = jax.tree.map(jnp.zeros_like, params) if recording else None
+                # a skipped step is not recorded
+                zeros = (jnp.zeros_like(record.update_norms(params)) if recording
+                         else None)
                 return params, state, opt_state, zeros
 
-            new_params, new_state, new_opt_state, updates = skip_unless(ok, apply, keep)
+            new_params, new_state, new_opt_state, norms = skip_unless(ok, apply, keep)
         else:
             ok = None
-            new_params, new_state, new_opt_state, updates = apply()
-        health = (record.measure(model, layers, mask, grads, updates, params, step)
+            new_params, new_state, new_opt_state, norms = apply()
+        health = (record.measure(model, layers, mask, grads, norms, new_params, step)
                   if recording else None)
         step_metrics = StepMetrics(loss_value * count, correct, count, ok, health)
         return new_params, new_state, new_opt_state, step_metrics, grads
