@@ -14,6 +14,9 @@ Implementations (``--impls``):
   left out, with a note, when torch is not installed (``pip install torch``);
 * ``fit-scan``, ``fit-loop``: ``fn.fit(..., mode="scan")`` (the epoch is one compiled
   call) and ``mode="loop"`` (a compiled step per batch fed from the host);
+* ``fit-scan-ynn-conv``: ``fit-scan`` compiled as plain ``jax.jit`` would, with XLA:CPU's
+  YNNPACK doing the convolutions (``FUNCNET_YNN_CONVOLUTIONS=1``; ``funcnet._compile``
+  says why funcnet leaves them to XLA's own kernels);
 * the ``auto`` column says which of the two ``fit(mode="auto")`` picks.
 
 Every implementation is a real training loop in its own thread that pauses after each
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 
 import _common
 import epoch as epoch_bench
@@ -41,7 +45,7 @@ from funcnet.train import fit as fit_module
 from funcnet.train import setup
 
 MODELS = ("cnn", "mlp")
-IMPLS = ("torch", "fit-scan", "fit-loop")
+IMPLS = ("torch", "fit-scan", "fit-loop", "fit-scan-ynn-conv")
 BASELINE = "torch"
 
 
@@ -93,7 +97,12 @@ def train_torch(model, x, y, batch_size, lr, epochs, callback, threads):
             return
 
 
-def train_fit(model, x, y, batch_size, lr, epochs, callback, mode):
+def train_fit(model, x, y, batch_size, lr, epochs, callback, mode, ynn_convolutions=False):
+    # read when fit compiles, which happens in this trainer's own turn of the round robin
+    if ynn_convolutions:
+        os.environ["FUNCNET_YNN_CONVOLUTIONS"] = "1"
+    else:
+        os.environ.pop("FUNCNET_YNN_CONVOLUTIONS", None)
     net = funcnet_model(model)
     params, state = net.init(jax.random.key(0), x.shape[1:])
     fn.fit(net, params, state, optim.adam(lr), (x, y), epochs=epochs, batch_size=batch_size,
@@ -108,6 +117,8 @@ def time_model(model, x, y, impls, rounds, warmup, batch_size, lr, threads, prog
         "torch": lambda p, e, cb: train_torch(model, x, y, batch_size, lr, e, cb, threads),
         "fit-scan": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb, "scan"),
         "fit-loop": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb, "loop"),
+        "fit-scan-ynn-conv": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb,
+                                                        "scan", ynn_convolutions=True),
     }
     drivers = {impl: epoch_bench.Driver(trainers[impl], None, epochs) for impl in impls}
     first, seconds = epoch_bench.round_robin(drivers, rounds, warmup, progress)

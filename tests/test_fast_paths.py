@@ -6,6 +6,7 @@ and every other platform keeps lax's (checked on the lowered programs)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,3 +177,36 @@ def test_cpu_program_has_only_fast_kernels_and_gpu_keeps_lax_kernels():
                                             "[f, 0, 1, b]x[i, 0, 1, o]->[0, 1, b, f]",
                                             "[b, 0, 1, f]x[0, 1, o, i]->[b, 0, 1, f]"]
     assert "select_and_scatter" in gpu and "reduce_window" in gpu
+
+
+def _ynn_fusions_of_a_conv_step():
+    import funcnet as fn
+
+    model = Sequential([Conv2D(4, 3), fn.relu, fn.Flatten(), fn.Dense(2)])
+    params, state = model.init(jax.random.key(0), (6, 6, 2))
+    tx = fn.optim.sgd(0.1)
+    step = fn.make_step(model, "softmax_cross_entropy_with_integer_labels", tx, donate=False)
+    compiled = step.lower(params, state, tx.init(params),
+                          (jnp.ones((3, 6, 6, 2)), jnp.zeros(3, jnp.int32)),
+                          jax.random.key(1)).compile()
+    return compiled.as_text().count('"kind":"__ynn_fusion"')
+
+
+def test_on_cpu_funcnet_leaves_convolutions_to_xla_unless_told_otherwise(monkeypatch):
+    from funcnet import _compile
+
+    option = "xla_cpu_experimental_ynn_fusion_type"
+    monkeypatch.delenv("FUNCNET_YNN_CONVOLUTIONS", raising=False)
+    if not _compile.compiler_options():
+        pytest.skip("this jaxlib's XLA:CPU has no YNNPACK option: funcnet compiles as "
+                    "jax.jit does")
+    assert "CONVOLUTION" not in _compile.compiler_options()[option]
+    without = _ynn_fusions_of_a_conv_step()
+    monkeypatch.setenv("FUNCNET_YNN_CONVOLUTIONS", "1")
+    assert _compile.compiler_options() == {}
+    # XLA's default hands the convolution and its two gradients to YNNPACK as well
+    assert _ynn_fusions_of_a_conv_step() > without
+    monkeypatch.delenv("FUNCNET_YNN_CONVOLUTIONS")
+    # a setting of the user's own is theirs: funcnet adds nothing
+    monkeypatch.setenv("XLA_FLAGS", f"--{option}=individual_dot")
+    assert _compile.compiler_options() == {}

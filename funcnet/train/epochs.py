@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from funcnet import _compile
 from funcnet.train import batching
 
 
@@ -129,7 +130,7 @@ def make_scan_epoch(update, n, batch_size, layout):
             scan_body, carry, (idx, mask, step_keys, steps))
         return params, state, opt_state, metrics
 
-    epoch_fn = jax.jit(epoch_fn, donate_argnums=(0, 1, 2))
+    epoch_fn = _compile.jit(epoch_fn, donate_argnums=(0, 1, 2))
 
     def run(params, state, opt_state, data, key, epoch, progress_desc=None):
         return epoch_fn(params, state, opt_state, *data, key, np.int32(epoch))
@@ -147,7 +148,7 @@ def make_loop_epoch(update, n, batch_size, layout):
         xb, yb, mb, step_keys, i, first = inputs
         return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i], first + i))
 
-    step_fn = jax.jit(step, donate_argnums=(0,))
+    step_fn = _compile.jit(step, donate_argnums=(0,))
     plan_fn = jax.jit(lambda key, epoch: epoch_plan(jax.random.fold_in(key, epoch), n,
                                                     batch_size, layout.padded_size))
 

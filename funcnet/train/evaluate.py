@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcnet import _checks, losses
+from funcnet import _checks, _compile, losses
 from funcnet.train import batching, inputs, metrics
 
 
@@ -24,7 +24,7 @@ def _batched_outputs_fn(model, batch_size):
         outs = jax.lax.map(one, idx)
         return outs.reshape(-1, *outs.shape[2:])[:n]
 
-    return jax.jit(run)
+    return _compile.jit(run)
 
 
 def predict(model, params, state, x, batch_size: int = 1024):
@@ -77,7 +77,7 @@ def make_evaluator(model, loss, batch_size: int, accuracy="auto"):
         return {"loss": loss_sum / n,
                 "accuracy": correct / n if correct_fn is not None else jnp.nan}
 
-    return jax.jit(run)
+    return _compile.jit(run)
 
 
 def epoch_evaluator(model, loss, batch_size: int, accuracy, data):

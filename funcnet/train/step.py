@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from funcnet import _checks, diagnostics, losses
+from funcnet import _checks, _compile, diagnostics, losses
 from funcnet.train import metrics
 from funcnet.train.guard import all_finite, skip_unless
 
@@ -197,4 +197,4 @@ def make_step(model, loss, optimizer, *, accuracy="auto", guard: bool = True,
             reported["finite"] = m.finite
         return params, state, opt_state, reported
 
-    return jax.jit(step, donate_argnums=(0, 1, 2) if donate else ())
+    return _compile.jit(step, donate_argnums=(0, 1, 2) if donate else ())
