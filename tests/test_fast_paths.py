@@ -182,12 +182,13 @@ def test_cpu_program_has_only_fast_kernels_and_gpu_keeps_lax_kernels():
 def _ynn_fusions_of_a_conv_step():
     import funcnet as fn
 
-    model = Sequential([Conv2D(4, 3), fn.relu, fn.Flatten(), fn.Dense(2)])
-    params, state = model.init(jax.random.key(0), (6, 6, 2))
+    # YNNPACK takes a convolution of this size (not every small one)
+    model = Sequential([Conv2D(32, 5), fn.relu, fn.Flatten(), fn.Dense(2)])
+    params, state = model.init(jax.random.key(0), (14, 14, 16))
     tx = fn.optim.sgd(0.1)
     step = fn.make_step(model, "softmax_cross_entropy_with_integer_labels", tx, donate=False)
     compiled = step.lower(params, state, tx.init(params),
-                          (jnp.ones((3, 6, 6, 2)), jnp.zeros(3, jnp.int32)),
+                          (jnp.ones((8, 14, 14, 16)), jnp.zeros(8, jnp.int32)),
                           jax.random.key(1)).compile()
     return compiled.as_text().count('"kind":"__ynn_fusion"')
 
