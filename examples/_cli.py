@@ -69,7 +69,7 @@ def run(main) -> None:
     drops from compile-bound to run-bound). The cache holds only XLA executables keyed by
     the program, the jax version and the machine; delete the folder to clear it, or set
     ``FUNCNET_NO_COMPILE_CACHE=1`` to run without it. Tests call ``main`` directly and
-    never touch the cache.
+    never touch this cache (the suite keeps one of its own, ``tests/conftest.py``).
     """
     if not os.environ.get("FUNCNET_NO_COMPILE_CACHE"):
         import jax

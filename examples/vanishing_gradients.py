@@ -189,12 +189,12 @@ def exploding_figure(results, steps: int) -> Figure:
 
 def main(argv=None):
     parser = _cli.parser(__doc__, "vanishing_gradients",
-                         "30 steps on 64 samples (CI smoke test)")
+                         "15 steps on 64 samples (CI smoke test)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and init")
     parser.add_argument("--width", type=int, default=32, help="width of every hidden layer")
     parser.add_argument("--steps", type=int, default=300, help="training steps per network")
     args = _cli.parse(parser, argv)
-    steps, samples = (30, 64) if args.quick else (args.steps, 512)
+    steps, samples = (15, 64) if args.quick else (args.steps, 512)
 
     vanishing = vanishing_gradients_experiment(args.width, samples, steps, args.seed)
     print(f"vanishing gradients: {DEPTH} Dense layers of width {args.width}, mse, "
