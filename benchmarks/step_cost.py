@@ -241,38 +241,56 @@ def funcnet_step_case(guard, x, y):
 
 
 def funcnet_health_step_case(every, x, y):
-    """One jitted step of fit's update body recording ``Health(every=every)`` (step
-    numbers counting up, so ``every=10`` measures one step in ten, as in an epoch), or
-    recording nothing with ``every=None``."""
+    """fit's jitted steps with ``Health(every=every)``: the recorded step on one call in
+    ``every`` and the plain step on the others, as an epoch runs them (or only the
+    plain step with ``every=None``). The HLO count is the recorded step's."""
     net = funcnet_net()
     key = jax.random.key(0)
     params, state = net.init(key, (SIZES[0],))
     tx = funcnet.optim.adam(1e-3)
-    record = None if every is None else diagnostics.Health(every=every)
-    update = step.make_update(net, "softmax_cross_entropy_with_integer_labels", tx,
-                              record=record)
-    body = epochs.guarded_body(update)
+    loss = "softmax_cross_entropy_with_integer_labels"
     mask = jnp.ones((x.shape[0],), jnp.float32)
 
-    def one(params, state, opt_state, i):
-        (params, state, opt_state, _), m = body(
-            (params, state, opt_state, jnp.zeros((), bool)), (x, y, mask, key, i))
-        # the record is returned, as fit's epoch returns it (else XLA drops its work)
-        return params, state, opt_state, i + 1, {"loss": m.loss_sum, "health": m.health}
+    def jitted(record):
+        body = epochs.guarded_body(step.make_update(net, loss, tx, record=record))
 
-    jitted = jax.jit(one, donate_argnums=(0, 1, 2))
-    return _stepper(jitted, (params, state, tx.init(params), jnp.int32(0)))
+        def one(params, state, opt_state):
+            (params, state, opt_state, _), m = body(
+                (params, state, opt_state, jnp.zeros((), bool)), (x, y, mask, key))
+            # the record is returned, as fit's epoch returns it (else XLA drops its work)
+            return params, state, opt_state, {"loss": m.loss_sum, "health": m.health}
+
+        return jax.jit(one, donate_argnums=(0, 1, 2))
+
+    record = None if every is None else diagnostics.Health(every=every)
+    plain, recorded = jitted(None), jitted(record) if record is not None else None
+    carry = [params, state, tx.init(params)]
+    kernels = kernel_count((recorded or plain).lower(*carry).compile())
+    calls = [0]
+
+    def run():
+        fn_ = recorded if record is not None and calls[0] % every == 0 else plain
+        calls[0] += 1
+        *carry[:], metrics = fn_(*carry)
+        return metrics["loss"]
+
+    return run, kernels
 
 
 def funcnet_epoch_case(guard, x_all, y_all, batch, record=None):
+    """fit's scan epoch, with ``record`` run as fit runs it."""
     net = funcnet_net()
     key = jax.random.key(0)
     params, state = net.init(key, (SIZES[0],))
     tx = funcnet.optim.adam(1e-3)
-    update = step.make_update(net, "softmax_cross_entropy_with_integer_labels", tx,
-                              guard=guard, record=record)
+    loss = "softmax_cross_entropy_with_integer_labels"
+    steps = epochs.Steps(
+        step.make_update(net, loss, tx, guard=guard),
+        None if record is None else step.make_update(net, loss, tx, guard=guard,
+                                                     record=record),
+        1 if record is None else record.every)
     layout = epochs.DataLayout(None, None, batch)
-    run_epoch = epochs.make_scan_epoch(update, len(x_all), batch, layout)
+    run_epoch = epochs.make_scan_epoch(steps, len(x_all), batch, layout)
     carry = [params, state, tx.init(params)]
 
     def run():

@@ -17,6 +17,7 @@ def _load(name):
     return module
 
 
+@pytest.mark.example
 @pytest.mark.parametrize("name, pictures", [
     ("mnist_mlp", ["curves.png", "confusion_matrix.png"]),
     ("spirals", ["decision_boundary.png", "curves.png"]),
@@ -33,6 +34,7 @@ def test_example_quick_run(name, pictures, tmp_path, capsys):
     assert all(0.0 <= a <= 1.0 for a in accuracies)
 
 
+@pytest.mark.example
 def test_tiny_gpt_quick_run_reports_every_model_and_samples_words(tmp_path, capsys):
     losses = _load("tiny_gpt").main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
@@ -48,6 +50,21 @@ def test_tiny_gpt_quick_run_reports_every_model_and_samples_words(tmp_path, caps
 
 
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py") if not p.stem.startswith("_"))
+# the examples whose quick runs the tests above and in test_check, test_diagnostics and
+# test_examples_optimizers check in detail
+CHECKED = {"mnist_mlp", "spirals", "iris", "vanishing_through_time", "tiny_gpt",
+           "gradient_check", "vanishing_gradients", "optimizers"}
+
+
+@pytest.mark.example
+@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - CHECKED))
+def test_every_other_example_runs_quick_and_writes_its_pictures(name, tmp_path, capsys):
+    _load(name).main(["--quick", "--out", str(tmp_path)])
+    assert capsys.readouterr().out
+    pictures = sorted(tmp_path.glob("*.png"))
+    assert pictures, f"{name} --quick wrote no picture"
+    for picture in pictures:
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 
+import pytest
+
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "optimizers.py"
 
 
@@ -15,6 +17,7 @@ def load_example():
     return module
 
 
+@pytest.mark.example
 def test_quick_run_writes_one_picture_per_surface(tmp_path, capsys):
     example = load_example()
     results = example.main(["--quick", "--out", str(tmp_path)])

@@ -105,30 +105,42 @@ def test_health_record_is_the_hand_computed_one_on_a_padded_batch(mode):
                                rtol=1e-12)
 
 
-def test_every_counts_steps_over_the_run_and_a_checkpoint_keeps_the_record(tmp_path):
-    # three epochs of three steps (the last batch padded), every fourth step recorded
+def test_every_counts_steps_within_each_epoch_and_a_checkpoint_keeps_the_record(tmp_path):
+    # three epochs of three steps (the last batch padded), every second step recorded:
+    # steps 0 and 2 of each epoch (a chunk of two steps, then one step alone)
     model = fn.Sequential([fn.Dense(3), fn.tanh, fn.Dense(2)])
     params, state = model.init(jax.random.key(0), (4,))
     x = np.random.default_rng(1).normal(size=(10, 4))
     y = np.arange(10) % 2
     common = {"batch_size": 4, "key": jax.random.key(1), "progress": False,
-              "record": diagnostics.Health(every=4, per="leaf"), "checkpoint_dir": tmp_path}
+              "record": diagnostics.Health(every=2, per="leaf"), "checkpoint_dir": tmp_path}
     full = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), epochs=3, **common)
     health = full.history["health"]
-    assert [entry["step"] for entry in health] == [[0], [4], [8]]
+    assert [entry["step"] for entry in health] == [[0, 2], [3, 5], [6, 8]]
+    # the steps off the record run the plain step: the params are those of a run that
+    # records nothing, and the host loop records the same steps as the scan
+    plain = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), epochs=3,
+                   batch_size=4, key=jax.random.key(1), progress=False)
+    np.testing.assert_array_equal(full.params["dense_0"]["w"], plain.params["dense_0"]["w"])
+    looped = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), epochs=3,
+                    **{**common, "checkpoint_dir": None}, mode="loop")
+    # (the loop's reductions are compiled on their own, so equal to float64 rounding)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-13),
+                 diagnostics.health_series(looped.history),
+                 diagnostics.health_series(full.history))
     leaf = health[0]["params"]
     assert list(leaf) == ["['dense_0']['b']", "['dense_0']['w']", "['dense_2']['b']",
                           "['dense_2']['w']"]
     # biases start at 0, so after the first update a bias is its update: ratio 1
-    np.testing.assert_allclose(leaf["['dense_0']['b']"]["update_data"], [1.0], rtol=1e-6)
+    np.testing.assert_allclose(leaf["['dense_0']['b']"]["update_data"][0], 1.0, rtol=1e-6)
     assert 0 < leaf["['dense_0']['b']"]["gradient_data"][0] < np.inf
     assert 0 < leaf["['dense_0']['w']"]["update_data"][0] < np.inf
     # a finished run returns its checkpoint: the record survives the file
     restored = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), epochs=3, **common)
     assert restored.history["health"] == health
     series = diagnostics.health_series(full.history)
-    assert series["step"].tolist() == [0, 4, 8]
-    assert series["layers"]["tanh_1"]["histogram"].shape == (3, 40)
+    assert series["step"].tolist() == [0, 2, 3, 5, 6, 8]
+    assert series["layers"]["tanh_1"]["histogram"].shape == (6, 40)
     np.testing.assert_allclose(series["layers"]["tanh_1"]["histogram"].sum(axis=1), 1.0)
 
     fig = plot.training_health(full.history, title="tanh run")

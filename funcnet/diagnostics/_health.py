@@ -11,10 +11,10 @@ these equal the ratios of standard deviations that makemore plots; a healthy upd
 about 1e-3 of its weights). Padding samples of a last partial batch count nowhere.
 
 Everything is reduced to a few small arrays in the step (no host callback) and turned
-into the history's lists once per epoch. Everything but the updates' norms is skipped
-through ``lax.cond`` on the steps that are not recorded; those norms are taken on every
-step where the optimizer makes the updates, which leave it only as their norms
-(``benchmarks/step_cost.py`` measures what the record costs).
+into the history's lists once per epoch. Only the recorded steps measure anything:
+the epoch runs the recorded step there and the plain step everywhere else, so a step
+off the record costs exactly what it costs without one (``benchmarks/step_cost.py``
+measures the difference).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Health:
     the norm of the params after that update.
 
     Attributes:
-        every: record steps ``0, every, 2 * every, ...`` (counted over the whole run).
+        every: record steps ``0, every, 2 * every, ...`` of each epoch (counted from
+            the epoch's first step, so every epoch's first step is recorded).
         saturation: threshold ``s`` in (0.5, 1): tanh is saturated beyond ``|a| > s``,
             sigmoid beyond ``a > s`` or ``a < 1 - s``.
         bins: histogram bins per layer, over the layer's bounds (tanh ``[-1, 1]``,
@@ -103,21 +104,20 @@ class Health:
         if self.per not in PER:
             raise ValueError(f"Health: per must be 'layer' or 'leaf', got {self.per!r}")
 
-    def records(self, step):
-        """Whether global step ``step`` (a Python int or a traced scalar) is recorded.
+    def records(self, step: int) -> bool:
+        """Whether step ``step`` of an epoch (0-based) is recorded: the epoch's first and
+        every ``every``-th after it.
 
         Examples:
-            >>> [bool(Health(every=3).records(s)) for s in range(5)]
+            >>> [Health(every=3).records(s) for s in range(5)]
             [True, False, False, True, False]
         """
         return step % self.every == 0
 
     def update_norms(self, updates) -> jax.Array:
         """The norms of the step's updates per parameter group, ``(P,)``: all the record
-        needs of them. The step computes them on every step inside its skip branch,
-        where the optimizer makes the updates: handing the updates (or the params
-        before them) to the record's ``lax.cond`` made XLA:CPU write or copy them on
-        every step, and cost more than this one reduction.
+        needs of them. The recorded step computes them inside its skip branch, where the
+        optimizer makes the updates, so the updates themselves never leave it.
 
         Examples:
             >>> Health(per="leaf").update_norms({"b": jnp.zeros(2), "w": jnp.full(4, 0.5)})
@@ -127,7 +127,7 @@ class Health:
             return jnp.zeros((0,), jnp.float32)
         return gradient_norm_vector(updates, per=self.per)[0]
 
-    def measure(self, model, outputs, mask, grads, update_norms, new_params, step) -> dict:
+    def measure(self, model, outputs, mask, grads, update_norms, new_params) -> dict:
         """The step's record, inside the compiled step: a dict of small arrays.
 
         Args:
@@ -137,8 +137,6 @@ class Health:
             grads: the step's gradient.
             update_norms: ``(P,)``, :meth:`update_norms` of the step's update.
             new_params: the params after the update, the "data" of both ratios.
-            step: the global step number (a scalar): the layers are measured on the
-                steps :meth:`records` and are zeros on the others.
 
         Returns:
             ``mean``, ``std``, ``units`` (saturated or dead share, NaN for other
@@ -153,40 +151,23 @@ class Health:
             ...                                                      jnp.ones((4, 3)))
             >>> health = Health(every=1)
             >>> record = health.measure(model, outputs, jnp.ones(4), params,
-            ...                         health.update_norms(params), params, 0)
+            ...                         health.update_norms(params), params)
             >>> {k: v.shape for k, v in record.items()}["histogram"], record["update_data"]
             ((2, 40), Array([1.], dtype=float32))
         """
         layers = reported_layers(model)
 
-        def measure_layers(outputs, mask):
-            per_layer = [self._layer(layer, y, mask) for (_, layer), y
-                         in zip(layers, outputs, strict=True)]
-            # every layer's histogram in one scatter: layer j's bins are j * bins + k
-            bins, counted = zip(*(m.pop("bins") for m in per_layer), strict=True)
-            offsets = [j * self.bins + b for j, b in enumerate(bins)]
-            counts = jnp.zeros(len(layers) * self.bins, counted[0].dtype).at[
-                jnp.concatenate(offsets)].add(jnp.concatenate(counted))
-            record = {k: jnp.stack([m[k] for m in per_layer]) for k in per_layer[0]}
-            record["histogram"] = (counts.reshape(len(layers), self.bins)
-                                   / record.pop("total")[:, None])
-            return record
-
-        def measure_all(outputs, mask, grads, update_norms, new_params):
-            return {**measure_layers(outputs, mask),
-                    **self._params(grads, update_norms, new_params)}
-
-        operands = (outputs, mask, grads, update_norms, new_params)
-        if self.every == 1:
-            return measure_all(*operands)
-        # Neither the params before the update nor the optimizer state enter the
-        # branch: handing the branch a buffer that the update overwrites in place made
-        # XLA:CPU copy the params and moments on every step, recorded or not.
-        shapes = jax.eval_shape(measure_all, *operands)
-        return jax.lax.cond(
-            self.records(step), measure_all,
-            lambda *_: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes),
-            *operands)
+        per_layer = [self._layer(layer, y, mask) for (_, layer), y
+                     in zip(layers, outputs, strict=True)]
+        # every layer's histogram in one scatter: layer j's bins are j * bins + k
+        bins, counted = zip(*(m.pop("bins") for m in per_layer), strict=True)
+        offsets = [j * self.bins + b for j, b in enumerate(bins)]
+        counts = jnp.zeros(len(layers) * self.bins, counted[0].dtype).at[
+            jnp.concatenate(offsets)].add(jnp.concatenate(counted))
+        record = {k: jnp.stack([m[k] for m in per_layer]) for k in per_layer[0]}
+        record["histogram"] = (counts.reshape(len(layers), self.bins)
+                               / record.pop("total")[:, None])
+        return {**record, **self._params(grads, update_norms, new_params)}
 
     def _layer(self, layer, y, mask) -> dict:
         if not isinstance(y, jax.Array) or jnp.ndim(y) < 1 or y.shape[0] != mask.shape[0]:
@@ -241,8 +222,9 @@ class Health:
 
     def entry(self, model, params, record, first_step: int, good: int) -> dict:
         """One epoch's ``history["health"]`` entry, on the host, from its stacked
-        ``record`` (each array ``(steps, ...)``): the steps before ``good`` (the first
-        skipped one) whose global number ``first_step + i`` is a multiple of ``every``.
+        ``record`` (each array ``(R, ...)``, one row per recorded step: epoch steps
+        ``0, every, 2 * every, ...``), keeping those before ``good`` (the first skipped
+        step); ``first_step`` is the epoch's first global step number.
 
         Examples:
             >>> model = Sequential([Dense(2), relu])
@@ -252,14 +234,15 @@ class Health:
             ...                                                      jnp.ones((4, 3)))
             >>> health = Health(every=1)
             >>> record = health.measure(model, outputs, jnp.ones(4), params,
-            ...                         health.update_norms(params), params, 0)
+            ...                         health.update_norms(params), params)
             >>> stacked = jax.tree.map(lambda a: a[None], record)  # one step
             >>> entry = health.entry(model, params, stacked, first_step=0, good=1)
             >>> entry["step"], entry["layers"]["relu_1"]["dead"], entry["layers"]["dense_0"]["mean"]
             ([0], [1.0], [-3.0])
         """
-        positions = [i for i in range(good) if (first_step + i) % self.every == 0]
-        picked = {k: np.asarray(v)[positions] for k, v in record.items()}
+        recorded = len(np.asarray(record["mean"]))
+        kept = [r for r in range(recorded) if r * self.every < good]
+        picked = {k: np.asarray(v)[kept] for k, v in record.items()}
         layers = {}
         for j, (path, layer) in enumerate(reported_layers(model)):
             entry = {"mean": picked["mean"][:, j].tolist(), "std": picked["std"][:, j].tolist()}
@@ -276,7 +259,7 @@ class Health:
             else []
         recorded_params = {name: {k: picked[k][:, j].tolist() for k in _PARAM_KEYS}
                            for j, name in enumerate(names)}
-        return {"step": [first_step + i for i in positions], "layers": layers,
+        return {"step": [first_step + r * self.every for r in kept], "layers": layers,
                 "params": recorded_params}
 
 

@@ -97,13 +97,12 @@ def step_inputs(data, key, epoch, n, batch_size, padded_size, i):
 
 def guarded_body(update):
     """One step of an epoch: once a step has gone non-finite, every later step of the
-    epoch is frozen (with the guard off there is no flag, and nothing stops). ``step``,
-    the global step number, tells a ``record`` which steps to measure."""
+    epoch is frozen (with the guard off there is no flag, and nothing stops)."""
     def body(carry, inputs):
         params, state, opt_state, stopped = carry
-        xb, yb, mask, step_key, step = inputs
+        xb, yb, mask, step_key = inputs
         params, state, opt_state, m, _ = update(params, state, opt_state, xb, yb, mask,
-                                                step_key, ~stopped, step)
+                                                step_key, ~stopped)
         if m.finite is not None:
             stopped = stopped | ~m.finite
         return (params, state, opt_state, stopped), m
@@ -111,23 +110,76 @@ def guarded_body(update):
     return body
 
 
-def make_scan_epoch(update, n, batch_size, layout):
-    body = guarded_body(update)
+class Steps:
+    """The update bodies of an epoch: ``plain`` on every step, or, with a
+    ``recorded`` body (``make_update(..., record=...)``), that one on steps
+    ``0, every, 2 * every, ...`` of the epoch and ``plain`` on the others."""
+
+    def __init__(self, plain, recorded=None, every: int = 1):
+        self.plain, self.recorded, self.every = plain, recorded, every
+
+    def body(self, i: int):
+        """The update body of epoch step ``i``."""
+        return self.recorded if self.recorded is not None and i % self.every == 0 \
+            else self.plain
+
+
+def _scan_recorded(steps: Steps, scan_body, carry, inputs, nb: int):
+    """``lax.scan`` of the epoch's steps with the recorded body on steps ``0, every,
+    ...``: a scan over chunks of ``every`` steps (the recorded one, then a scan of
+    plain ones), then the last partial chunk. Each kind of step is its own code, so a
+    step off the record runs exactly the plain step (no branch on the step number)."""
+    recorded, plain = scan_body(steps.recorded), scan_body(steps.plain)
+    every = steps.every
+
+    def chunk(carry, inputs):
+        carry, first = recorded(carry, jax.tree.map(lambda a: a[0], inputs))
+        carry, rest = jax.lax.scan(plain, carry, jax.tree.map(lambda a: a[1:], inputs))
+        health, first = first.health, first._replace(health=None)
+        joined = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+        return carry, (joined, health)
+
+    full, tail = divmod(nb, every)
+    parts = []
+    if full:
+        head = jax.tree.map(lambda a: a[:full * every].reshape(full, every, *a.shape[1:]),
+                            inputs)
+        carry, (metrics, health) = jax.lax.scan(chunk, carry, head)
+        parts.append((jax.tree.map(lambda a: a.reshape(full * every, *a.shape[2:]), metrics),
+                      health))
+    if tail:
+        carry, (metrics, health) = chunk(carry, jax.tree.map(lambda a: a[full * every:],
+                                                             inputs))
+        parts.append((metrics, jax.tree.map(lambda a: a[None], health)))
+    metrics, health = jax.tree.map(lambda *a: jnp.concatenate(a), *parts)
+    return carry, metrics._replace(health=health)
+
+
+def make_scan_epoch(steps: Steps, n, batch_size, layout):
     nb = batching.num_batches(n, batch_size)
 
     def epoch_fn(params, state, opt_state, x, y, key, epoch):
         epoch_key = jax.random.fold_in(key, epoch)
         idx, mask, step_keys = epoch_plan(epoch_key, n, batch_size, layout.padded_size)
 
-        def scan_body(carry, inputs):
-            batch_idx, batch_mask, step_key, step = inputs
-            batch = layout.constrain((x[batch_idx], y[batch_idx], batch_mask))
-            return body(carry, (*batch, step_key, step))
+        def scan_body(update):
+            body = guarded_body(update)
+
+            def run(carry, inputs):
+                batch_idx, batch_mask, step_key = inputs
+                batch = layout.constrain((x[batch_idx], y[batch_idx], batch_mask))
+                return body(carry, (*batch, step_key))
+
+            return run
 
         carry = (params, state, opt_state, jnp.zeros((), bool))
-        steps = epoch * nb + jnp.arange(nb, dtype=jnp.int32)
-        (params, state, opt_state, _), metrics = jax.lax.scan(
-            scan_body, carry, (idx, mask, step_keys, steps))
+        if steps.recorded is None or steps.every == 1:
+            carry, metrics = jax.lax.scan(scan_body(steps.body(0)), carry,
+                                          (idx, mask, step_keys))
+        else:
+            carry, metrics = _scan_recorded(steps, scan_body, carry, (idx, mask, step_keys),
+                                            nb)
+        params, state, opt_state, _ = carry
         return params, state, opt_state, metrics
 
     epoch_fn = _compile.jit(epoch_fn, donate_argnums=(0, 1, 2))
@@ -138,17 +190,20 @@ def make_scan_epoch(update, n, batch_size, layout):
     return run
 
 
-def make_loop_epoch(update, n, batch_size, layout):
-    body = guarded_body(update)
-    nb = batching.num_batches(n, batch_size)
+def make_loop_epoch(steps: Steps, n, batch_size, layout):
+    def compiled(update):
+        body = guarded_body(update)
 
-    def step(carry, inputs):
-        # The epoch's step keys stay on the device and are indexed here, inside the
-        # compiled step, so a step costs one dispatch, not three.
-        xb, yb, mb, step_keys, i, first = inputs
-        return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i], first + i))
+        def step(carry, inputs):
+            # The epoch's step keys stay on the device and are indexed here, inside the
+            # compiled step, so a step costs one dispatch, not three.
+            xb, yb, mb, step_keys, i = inputs
+            return body(carry, (*layout.constrain((xb, yb, mb)), step_keys[i]))
 
-    step_fn = _compile.jit(step, donate_argnums=(0,))
+        return _compile.jit(step, donate_argnums=(0,))
+
+    # one compiled step per kind (a recorded step, if any, and the plain one)
+    step_fns = {id(update): compiled(update) for update in {steps.plain, steps.body(0)}}
     plan_fn = jax.jit(lambda key, epoch: epoch_plan(jax.random.fold_in(key, epoch), n,
                                                     batch_size, layout.padded_size))
 
@@ -157,21 +212,25 @@ def make_loop_epoch(update, n, batch_size, layout):
         idx, mask, step_keys = plan_fn(key, np.int32(epoch))
         idx, mask = np.asarray(idx), np.asarray(mask)
         carry = (params, state, opt_state, np.zeros((), bool))
-        first = np.int32(epoch * nb)
-        collected = []
+        collected, health = [], []
         # Below fit's epoch bar (position 1), cleared when the epoch ends.
-        steps = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False, position=1,
-                     disable=progress_desc is None)
-        for i in steps:
-            carry, m = step_fn(carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i),
-                                       first))
-            collected.append(m)
+        bar = tqdm(range(idx.shape[0]), desc=progress_desc, leave=False, position=1,
+                   disable=progress_desc is None)
+        for i in bar:
+            carry, m = step_fns[id(steps.body(i))](
+                carry, (x[idx[i]], y[idx[i]], mask[i], step_keys, np.int32(i)))
+            if m.health is not None:
+                health.append(m.health)
+            collected.append(m._replace(health=None))
             # Reading the loss syncs with the device, so only do it for the bar.
             if progress_desc is not None and i % 50 == 0:
-                steps.set_postfix(loss=f"{float(m.loss_sum / m.count):.4f}")
-        steps.close()
+                bar.set_postfix(loss=f"{float(m.loss_sum / m.count):.4f}")
+        bar.close()
         # One transfer of every step's metrics at the end of the epoch.
-        metrics = jax.tree.map(lambda *xs: np.stack(xs), *jax.device_get(collected))
+        metrics, health = jax.device_get((collected, health))
+        metrics = jax.tree.map(lambda *xs: np.stack(xs), *metrics)
+        if health:
+            metrics = metrics._replace(health=jax.tree.map(lambda *xs: np.stack(xs), *health))
         params, state, opt_state, _ = carry
         return params, state, opt_state, metrics
 

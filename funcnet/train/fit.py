@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from funcnet import diagnostics
 from funcnet.train import batching, evaluate, history, identity, metrics, setup, step
 from funcnet.train.early_stopping import EarlyStopping, Watch
-from funcnet.train.epochs import DataLayout, make_loop_epoch, make_scan_epoch, step_inputs
+from funcnet.train.epochs import DataLayout, Steps, make_loop_epoch, make_scan_epoch, step_inputs
 from funcnet.train.guard import NonFiniteError, non_finite_paths
 from funcnet.train.history import HISTORY_KEYS
 
@@ -131,8 +131,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             run wrote it (fine-tuning on new data, another batch size), as long as its
             trees match; the checkpoints written after that record the new run.
         record: a :class:`funcnet.diagnostics.Health` to record the training's health
-            every ``record.every`` steps, inside the compiled step from its own forward
-            pass (no host round trip per step): each layer's activation mean, std,
+            on every ``record.every``-th step of each epoch, inside the compiled step
+            from its own forward pass (no host round trip per step; the steps between
+            run the plain step): each layer's activation mean, std,
             histogram and saturated (tanh, sigmoid) or dead (ReLU) fraction, and its
             gradient norm, gradient:data and update:data ratios, in
             ``history["health"]`` (one entry per epoch; ``diagnostics.health_series``
@@ -174,12 +175,15 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     if run.start_epoch == epochs:
         return FitResult(params, state, opt_state, history_)
 
-    update = step.make_update(model, loss_fn, optimizer, accuracy, guard, record)
+    update = step.make_update(model, loss_fn, optimizer, accuracy, guard)
+    steps = Steps(update, None if record is None else step.make_update(
+        model, loss_fn, optimizer, accuracy, guard, record),
+        1 if record is None else record.every)
     has_accuracy = metrics.resolve(loss_fn, accuracy) is not None
     layout = DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
     make_epoch = make_scan_epoch if mode == "scan" else make_loop_epoch
-    run_epoch = make_epoch(update, n, batch_size, layout)
+    run_epoch = make_epoch(steps, n, batch_size, layout)
     data = (layout.replicate((setup.as_array(x), setup.as_array(y))) if mode == "scan"
             else (np.asarray(x), np.asarray(y)))
     evaluator = None if eval_data is None else evaluate.epoch_evaluator(

@@ -94,22 +94,24 @@ def loss_and_grads(model, loss_fn, layer_outputs: bool = False):
 def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
                 record=None):
     """The uncompiled update body:
-    ``(params, state, opt_state, x, y, mask, key, active=True, step=0) -> ...``.
+    ``(params, state, opt_state, x, y, mask, key, active=True) -> ...``.
 
     Returns ``(params, state, opt_state, StepMetrics, grads)``. With ``guard`` on, a
     step whose loss, gradients, new params, new state or new optimizer state are not
     finite, or that runs with ``active=False``,
     leaves params, state and opt_state unchanged and reports ``finite=False``; with it
     off nothing is checked and ``finite`` is ``None``. With ``record`` (a
-    ``diagnostics.Health``), the metrics carry its record of global step ``step``,
-    computed in the same compiled step from the same forward pass.
+    ``diagnostics.Health``) this is the recorded step: its metrics carry the record,
+    computed in the same compiled step from the same forward pass. The epochs run it
+    on the steps the record measures and the plain body (``record=None``) on the
+    others, so a step off the record costs exactly a plain one.
     """
     loss_fn = losses.get(loss)
     correct_fn = metrics.resolve(loss_fn, accuracy)
     recording = record is not None
     value_and_grads = loss_and_grads(model, loss_fn, layer_outputs=recording)
 
-    def update(params, state, opt_state, x, y, mask, key, active=True, step=0):
+    def update(params, state, opt_state, x, y, mask, key, active=True):
         (loss_value, (new_state, outputs, count, layers)), grads = value_and_grads(
             params, state, x, y, mask, key)
         correct = metrics.masked_correct(correct_fn, outputs, y, mask)
@@ -140,7 +142,7 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
         else:
             ok = None
             new_params, new_state, new_opt_state, norms = apply()
-        health = (record.measure(model, layers, mask, grads, norms, new_params, step)
+        health = (record.measure(model, layers, mask, grads, norms, new_params)
                   if recording else None)
         step_metrics = StepMetrics(loss_value * count, correct, count, ok, health)
         return new_params, new_state, new_opt_state, step_metrics, grads
