@@ -82,10 +82,10 @@ class Health:
         >>> history = fit(model, params, state, optim.sgd(0.1), (x, y), epochs=2,
         ...               batch_size=100, key=jax.random.key(1), record=Health(every=2)).history
         >>> series = health_series(history)
-        >>> series["step"].tolist(), sorted(series["layers"]["tanh_1"])
-        ([0, 2, 4], ['histogram', 'mean', 'range', 'saturated', 'std'])
+        >>> series["step"].tolist(), sorted(series["layers"]["tanh_1"])  # 3 steps an epoch
+        ([0, 2, 3, 5], ['histogram', 'mean', 'range', 'saturated', 'std'])
         >>> list(series["params"]), series["params"]["['dense_0']"]["update_data"].shape
-        (["['dense_0']", "['dense_2']"], (3,))
+        (["['dense_0']", "['dense_2']"], (4,))
     """
 
     every: int = 10
