@@ -1,9 +1,8 @@
 """2-D convolution over NHWC images with an HWIO kernel.
 
-On XLA:CPU a convolution with few kernel taps (the first layer of an MNIST CNN) runs as
-a sum of shifted slices, and the gradient comes out as two convolutions in the
-NHWC/HWIO form that XLA:CPU's fast (Eigen) convolution takes. The ones JAX's autodiff
-derives have their dimensions permuted (``f01b_i01o->01bf`` for the kernel's gradient);
+On XLA:CPU the gradient comes out as two convolutions already in the NHWC/HWIO form
+that XLA:CPU's fast (Eigen) convolution takes. The ones JAX's autodiff derives
+have their dimensions permuted (``f01b_i01o->01bf`` for the kernel's gradient);
 XLA:CPU's ``ConvCanonicalization`` pass transposes such convolutions into the fast form,
 but it walks only the entry computation, so inside a ``lax.scan`` body (``fit``'s epoch
 as one call) they fell to a naive loop nest: 10-13x slower per step. Other platforms
@@ -30,49 +29,10 @@ def _conv_lax(x, w, strides, pads, dilation):
                                         dimension_numbers=_DIMENSION_NUMBERS)
 
 
-# Up to this many kernel taps (kh * kw * in_channels), XLA:CPU runs the convolution
-# faster as a sum of shifted slices times kernel rows, one fused loop, than as its
-# convolution kernel (batch 128, 2 cores: a 5x5 kernel over one channel 9.9 -> 1.2 ms, two
-# channels 8.1 -> 3.9, 3x3 over three 14.2 -> 9.5, over four 4.3 -> 2.1; 5x5 over three
-# channels, 75 taps, was even and 3x3 over 16 channels slower, 2.9 -> 7.9 ms). This is the
-# MNIST CNN's first layer, which as a convolution took a quarter of its step.
-_TAPS = 50
-
-
-def _conv_taps(x, w, strides, pads, dilation):
-    """``_conv_lax`` as ``sum over (p, q, c) of x_pad[:, p*dh + i*sh, q*dw + j*sw, c] *
-    w[p, q, c, :]``, the terms added pairwise (rounding grows with log2 of the taps)."""
-    kh, kw, c_in, _ = w.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
-    ho = (xp.shape[1] - ((kh - 1) * dh + 1)) // sh + 1
-    wo = (xp.shape[2] - ((kw - 1) * dw + 1)) // sw + 1
-    terms = [jax.lax.slice(xp, (0, p * dh, q * dw, c),
-                           (xp.shape[0], p * dh + (ho - 1) * sh + 1,
-                            q * dw + (wo - 1) * sw + 1, c + 1), (1, sh, sw, 1)) * w[p, q, c]
-             for p in range(kh) for q in range(kw) for c in range(c_in)]
-    while len(terms) > 1:
-        terms = [a + b for a, b in zip(terms[::2], terms[1::2], strict=False)] + (
-            terms[-1:] if len(terms) % 2 else [])
-    return terms[0]
-
-
-def _conv_forward(x, w, strides, pads, dilation):
-    """XLA:CPU's faster form of the forward convolution (the same values)."""
-    kh, kw, c_in, _ = w.shape
-    few_taps = kh * kw * c_in <= _TAPS and all(p >= 0 for pair in pads for p in pair)
-    # in float32 and float64 only: a half-precision sum would round at every term, where
-    # the convolution kernel sums in float32
-    if few_taps and jnp.result_type(x, w) in (jnp.float32, jnp.float64):
-        return _conv_taps(x, w, strides, pads, dilation)
-    return _conv_lax(x, w, strides, pads, dilation)
-
-
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
 def _conv_canonical_grads(x, w, strides, pads, dilation):
-    """The forward convolution (``_conv_forward``), whose gradient convolutions are all
-    NHWC/HWIO/NHWC."""
-    return _conv_forward(x, w, strides, pads, dilation)
+    """``_conv_lax`` whose gradient convolutions are all NHWC/HWIO/NHWC."""
+    return _conv_lax(x, w, strides, pads, dilation)
 
 
 def _conv_jvp(strides, pads, dilation, primals, tangents):
@@ -83,7 +43,7 @@ def _conv_jvp(strides, pads, dilation, primals, tangents):
     for ``w``'s. Forward mode works as well (its own convolutions are not the fast
     form: a rarely used direction)."""
     (x, w), (dx, dw) = primals, tangents
-    y = _conv_forward(x, w, strides, pads, dilation)
+    y = _conv_lax(x, w, strides, pads, dilation)
     terms = []
     if not isinstance(dx, jax.custom_derivatives.SymbolicZero):
         terms.append(jax.lax.conv_general_dilated(
