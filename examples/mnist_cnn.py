@@ -11,7 +11,8 @@ saves curves, the confusion matrix and a grid of misclassified digits.
 ``--validation 10000`` scores a recipe (epochs, batch size, learning rate) on the last
 10,000 training images, trained on the first 50,000, so the test set plays no part in
 choosing it. Two epochs were not enough there: 98.83% (batch 128, lr 2e-3) and 98.72%
-(batch 256, lr 3e-3), so the default stays at four.
+(batch 256, lr 3e-3). Three epochs at batch 128 gave 98.95% at lr 2e-3 and 99.14% at
+lr 3e-3, the default.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ def build_model():
 def main(argv=None):
     parser = _cli.parser(__doc__, "mnist_cnn",
                          "one epoch on 2,000 training images (smoke test)")
-    parser.add_argument("--epochs", type=int, default=4, help="training epochs")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs")
     parser.add_argument("--batch-size", type=int, default=128, help="samples per step")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed of init and shuffling")
     parser.add_argument("--data-dir", type=pathlib.Path, default=None,
                         help="folder with the MNIST idx .gz files (default: data/mnist)")
