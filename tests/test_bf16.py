@@ -5,6 +5,7 @@ import re
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import funcnet as fn
 from funcnet import data
@@ -37,6 +38,7 @@ def test_bf16_gradients_stay_within_bf16_tolerance_of_float32(key):
         assert error < 4 * 2.0**-8, error
 
 
+@pytest.mark.slow
 def test_bf16_mnist_mlp_reaches_the_98_percent_target():
     # The main job's model with bf16 matmuls, on the full MNIST training set, with the
     # recipe benchmarks/gpu.py chose on a validation split (batch 1024, Adam 3e-3

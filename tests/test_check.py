@@ -418,7 +418,7 @@ def test_central_differences_and_default_step():
 
 # --- the example ---------------------------------------------------------------------------
 
-@pytest.mark.example
+@pytest.mark.slow
 def test_gradient_check_example_catches_every_planted_bug(tmp_path, capsys):
     path = ROOT / "examples" / "gradient_check.py"
     spec = importlib.util.spec_from_file_location("example_gradient_check", path)

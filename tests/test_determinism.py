@@ -32,6 +32,7 @@ def _run():
     return result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_two_processes_give_bit_identical_params():
     first, second = _run(), _run()
     assert len(first) == 64
@@ -77,6 +78,7 @@ def _run_on(cores, folder, flags):
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity")
                     or len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores to pin to")
+@pytest.mark.slow
 def test_with_the_flag_a_run_resumed_on_another_core_count_is_bit_identical(tmp_path):
     # 2 epochs on 2 cores, checkpointed after each; the epoch-2 checkpoint removed, the
     # run resumed on 1 core: its epoch 2 must give the 2-core run's bits. (Without the

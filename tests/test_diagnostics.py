@@ -179,7 +179,7 @@ def test_dead_relu_fraction_counts_units_dead_on_every_sample():
     assert conv == {"relu_1": 0.5, "relu_4": 1.0}
 
 
-@pytest.mark.example
+@pytest.mark.slow
 def test_vanishing_gradients_example_quick_run(tmp_path, capsys):
     path = ROOT / "examples" / "vanishing_gradients.py"
     spec = importlib.util.spec_from_file_location("example_vanishing_gradients", path)

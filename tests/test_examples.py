@@ -17,7 +17,7 @@ def _load(name):
     return module
 
 
-@pytest.mark.example
+@pytest.mark.slow
 @pytest.mark.parametrize("name, pictures", [
     ("mnist_mlp", ["curves.png", "confusion_matrix.png"]),
     ("spirals", ["decision_boundary.png", "curves.png"]),
@@ -34,7 +34,7 @@ def test_example_quick_run(name, pictures, tmp_path, capsys):
     assert all(0.0 <= a <= 1.0 for a in accuracies)
 
 
-@pytest.mark.example
+@pytest.mark.slow
 def test_tiny_gpt_quick_run_reports_every_model_and_samples_words(tmp_path, capsys):
     losses = _load("tiny_gpt").main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
@@ -56,7 +56,7 @@ CHECKED = {"mnist_mlp", "spirals", "iris", "vanishing_through_time", "tiny_gpt",
            "gradient_check", "vanishing_gradients", "optimizers"}
 
 
-@pytest.mark.example
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(set(EXAMPLES) - CHECKED))
 def test_every_other_example_runs_quick_and_writes_its_pictures(name, tmp_path, capsys):
     _load(name).main(["--quick", "--out", str(tmp_path)])

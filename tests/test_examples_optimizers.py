@@ -17,7 +17,7 @@ def load_example():
     return module
 
 
-@pytest.mark.example
+@pytest.mark.slow
 def test_quick_run_writes_one_picture_per_surface(tmp_path, capsys):
     example = load_example()
     results = example.main(["--quick", "--out", str(tmp_path)])

@@ -136,12 +136,12 @@ def _example(name):
     return module
 
 
-@pytest.mark.example
+@pytest.mark.slow
 def test_on_mnist_the_suggested_rate_trains_to_the_main_jobs_accuracy(tmp_path):
     # The main job's recipe (5 epochs, Adam + cosine, batch 128) at the range test's
     # suggestion against the same recipe at the hand-picked 1e-3, over three seeds: one
     # seed moves the main job's test accuracy by about 0.1% on its own. Full MNIST, about
-    # 80 s on 2 cores, so it runs with the examples (python -m pytest -m example).
+    # 80 s on 2 cores, so it runs in the slow step (python -m pytest -m slow).
     lr_range, mnist_mlp = _example("lr_range"), _example("mnist_mlp")
     seeds = ("0", "1", "2")
     main = [mnist_mlp.main(["--seed", s, "--out", str(tmp_path / f"main{s}")]) for s in seeds]

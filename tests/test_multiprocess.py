@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 WORKER = pathlib.Path(__file__).with_name("multiprocess_worker.py")
 
@@ -19,6 +20,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one_and_write_each_checkpoint_once(tmp_path):
     port = str(_free_port())
     ckpt = tmp_path / "checkpoints"

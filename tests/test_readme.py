@@ -27,8 +27,8 @@ def test_ci_runs_the_readme_test_command_verbatim_and_ruff():
     assert _readme_command("test") in ci_lines
     assert ".venv/bin/ruff check ." in ci_lines
     assert ".venv/bin/python benchmarks/smoke.py" in ci_lines
-    # the examples' quick runs, which the test command leaves out, right after it
-    examples = ".venv/bin/python -m pytest -m example"
+    # the end-to-end runs, which the test command leaves out, right after it
+    examples = ".venv/bin/python -m pytest -m slow"
     assert ci_lines[ci_lines.index(_readme_command("test")) + 2] == examples
     assert examples in (ROOT / "README.md").read_text()
     # the site builds after the tests, strictly, with the command the README gives
