@@ -288,7 +288,7 @@ def funcnet_epoch_case(guard, x_all, y_all, batch, record=None):
         step.make_update(net, loss, tx, guard=guard),
         None if record is None else step.make_update(net, loss, tx, guard=guard,
                                                      record=record),
-        1 if record is None else record.every)
+        record)
     layout = epochs.DataLayout(None, None, batch)
     run_epoch = epochs.make_scan_epoch(steps, len(x_all), batch, layout)
     carry = [params, state, tx.init(params)]

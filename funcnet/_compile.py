@@ -27,9 +27,9 @@ _WITHOUT_CONVOLUTIONS = "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_
 
 
 @functools.cache
-def _supported(platform: str) -> bool:
-    """Whether this jaxlib's compiler for ``platform`` takes the option (older ones
-    reject it by name)."""
+def _supported() -> bool:
+    """Whether this jaxlib's CPU compiler takes the option (older ones reject it by
+    name)."""
     try:
         jax.jit(jnp.negative).lower(jnp.zeros(2)).compile(
             compiler_options={_OPTION: _WITHOUT_CONVOLUTIONS})
@@ -49,7 +49,7 @@ def compiler_options() -> dict:
         return {}
     if _OPTION in os.environ.get("XLA_FLAGS", ""):
         return {}
-    return {_OPTION: _WITHOUT_CONVOLUTIONS} if _supported("cpu") else {}
+    return {_OPTION: _WITHOUT_CONVOLUTIONS} if _supported() else {}
 
 
 def jit(fun, **kwargs):

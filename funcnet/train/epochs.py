@@ -111,16 +111,18 @@ def guarded_body(update):
 
 
 class Steps:
-    """The update bodies of an epoch: ``plain`` on every step, or, with a
-    ``recorded`` body (``make_update(..., record=...)``), that one on steps
-    ``0, every, 2 * every, ...`` of the epoch and ``plain`` on the others."""
+    """The update bodies of an epoch: ``plain`` on every step, or, with a ``record``
+    (a ``diagnostics.Health``) and its ``recorded`` body (``make_update(...,
+    record=record)``), that one on the steps ``record.records`` (``0, every, 2 * every,
+    ...`` of the epoch) and ``plain`` on the others."""
 
-    def __init__(self, plain, recorded=None, every: int = 1):
-        self.plain, self.recorded, self.every = plain, recorded, every
+    def __init__(self, plain, recorded=None, record=None):
+        self.plain, self.recorded, self.record = plain, recorded, record
+        self.every = 1 if record is None else record.every
 
     def body(self, i: int):
         """The update body of epoch step ``i``."""
-        return self.recorded if self.recorded is not None and i % self.every == 0 \
+        return self.recorded if self.record is not None and self.record.records(i) \
             else self.plain
 
 

@@ -177,8 +177,7 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
 
     update = step.make_update(model, loss_fn, optimizer, accuracy, guard)
     steps = Steps(update, None if record is None else step.make_update(
-        model, loss_fn, optimizer, accuracy, guard, record),
-        1 if record is None else record.every)
+        model, loss_fn, optimizer, accuracy, guard, record), record)
     has_accuracy = metrics.resolve(loss_fn, accuracy) is not None
     layout = DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
