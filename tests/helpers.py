@@ -1,4 +1,5 @@
-"""The one tree comparison used by every cross-check in the suite.
+"""The one tree comparison used by every cross-check in the suite, and the one way a
+test loads an example script (:func:`load_example`).
 
 :func:`leaf_pairs` checks the structure first (node types included), then walks both
 trees together, naming each leaf by its ``keystr`` path and checking its shape; every
@@ -6,6 +7,9 @@ assertion below is a measure applied to those pairs.
 """
 
 from __future__ import annotations
+
+import importlib.util
+import pathlib
 
 import jax
 import numpy as np
@@ -62,3 +66,15 @@ def assert_trees_identical(actual, expected):
         a, e = np.asarray(a), np.asarray(e)
         assert a.dtype == e.dtype, f"{name}: dtype {a.dtype} != {e.dtype}"
         assert a.tobytes() == e.tobytes(), f"{name}: the bits differ"
+
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(name: str):
+    """``examples/<name>.py`` as a module (its ``main(argv)`` runs it), loaded by path:
+    the examples are scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -6,13 +6,13 @@ central differences. Planted bugs, user layers without a twin, and the x64 switc
 tested too, and the example script runs end to end.
 """
 
-import importlib.util
 import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_example
 
 import funcnet as fn
 import reference
@@ -420,10 +420,7 @@ def test_central_differences_and_default_step():
 
 @pytest.mark.slow
 def test_gradient_check_example_catches_every_planted_bug(tmp_path, capsys):
-    path = ROOT / "examples" / "gradient_check.py"
-    spec = importlib.util.spec_from_file_location("example_gradient_check", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("gradient_check")
     reports = module.main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     assert reports["correct twin"].passed

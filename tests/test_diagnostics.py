@@ -1,12 +1,12 @@
 """funcnet.diagnostics: gradient norms, update ratios, activation health; the example runs."""
 
-import importlib.util
 import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_example
 
 import funcnet as fn
 from funcnet import diagnostics
@@ -181,10 +181,7 @@ def test_dead_relu_fraction_counts_units_dead_on_every_sample():
 
 @pytest.mark.slow
 def test_vanishing_gradients_example_quick_run(tmp_path, capsys):
-    path = ROOT / "examples" / "vanishing_gradients.py"
-    spec = importlib.util.spec_from_file_location("example_vanishing_gradients", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("vanishing_gradients")
     vanishing, exploding = module.main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     assert "ratio input/output" in printed and "non-finite from step" in printed

@@ -1,20 +1,13 @@
 """Every example runs end to end with --quick and writes its pictures."""
 
-import importlib.util
 import pathlib
 
 import numpy as np
 import pytest
+from helpers import load_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}",
-                                                  ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
@@ -25,7 +18,7 @@ def _load(name):
     ("vanishing_through_time", ["through_time.png", "exploding_through_time.png"]),
 ])
 def test_example_quick_run(name, pictures, tmp_path, capsys):
-    result = _load(name).main(["--quick", "--out", str(tmp_path)])
+    result = load_example(name).main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     assert "accuracy" in printed
     for picture in pictures:
@@ -36,7 +29,7 @@ def test_example_quick_run(name, pictures, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_tiny_gpt_quick_run_reports_every_model_and_samples_words(tmp_path, capsys):
-    losses = _load("tiny_gpt").main(["--quick", "--out", str(tmp_path)])
+    losses = load_example("tiny_gpt").main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     for name in ("bigram", "lstm", "gpt"):
         assert f"test loss {name}: {losses[name]:.4f}" in printed
@@ -59,7 +52,7 @@ CHECKED = {"mnist_mlp", "spirals", "iris", "vanishing_through_time", "tiny_gpt",
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(set(EXAMPLES) - CHECKED))
 def test_every_other_example_runs_quick_and_writes_its_pictures(name, tmp_path, capsys):
-    _load(name).main(["--quick", "--out", str(tmp_path)])
+    load_example(name).main(["--quick", "--out", str(tmp_path)])
     assert capsys.readouterr().out
     pictures = sorted(tmp_path.glob("*.png"))
     assert pictures, f"{name} --quick wrote no picture"
@@ -73,7 +66,7 @@ def test_help_prints_the_whole_docstring_and_every_default(name, capsys, monkeyp
     seen = []
     real_parse = _cli.parse
     monkeypatch.setattr(_cli, "parse", lambda p, argv=None: seen.append(p) or real_parse(p, argv))
-    module = _load(name)
+    module = load_example(name)
     with pytest.raises(SystemExit) as exit_:
         module.main(["--help"])
     assert exit_.value.code == 0

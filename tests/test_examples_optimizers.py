@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import pytest
-
-EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "optimizers.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("example_optimizers", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers import load_example
 
 
 @pytest.mark.slow
 def test_quick_run_writes_one_picture_per_surface(tmp_path, capsys):
-    example = load_example()
+    example = load_example("optimizers")
     results = example.main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
 

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_example
 
 import funcnet as fn
 from funcnet import diagnostics, optim, plot
@@ -125,16 +126,6 @@ def test_bad_input(call, error, match):
         call()
 
 
-def _example(name):
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.slow
 def test_on_mnist_the_suggested_rate_trains_to_the_main_jobs_accuracy(tmp_path):
@@ -142,7 +133,7 @@ def test_on_mnist_the_suggested_rate_trains_to_the_main_jobs_accuracy(tmp_path):
     # suggestion against the same recipe at the hand-picked 1e-3, over three seeds: one
     # seed moves the main job's test accuracy by about 0.1% on its own. Full MNIST, about
     # 80 s on 2 cores, so it runs in the slow step (python -m pytest -m slow).
-    lr_range, mnist_mlp = _example("lr_range"), _example("mnist_mlp")
+    lr_range, mnist_mlp = load_example("lr_range"), load_example("mnist_mlp")
     seeds = ("0", "1", "2")
     main = [mnist_mlp.main(["--seed", s, "--out", str(tmp_path / f"main{s}")]) for s in seeds]
     picked = [lr_range.main(["--seed", s, "--out", str(tmp_path / f"lr{s}")]) for s in seeds]
