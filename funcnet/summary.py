@@ -26,7 +26,8 @@ class Row(NamedTuple):
             the layer's apply was not reached (a child of a container with no
             ``rebuild``).
         params: number of parameters (a container's whole subtree).
-        flops: floating-point operations per example from XLA's cost analysis (a
+        flops: floating-point operations per example from XLA's cost analysis of the
+            layer as written with lax, whatever faster form a platform runs (a
             container: the sum of its leaves); ``None`` when XLA reports none.
         twin: whether the layer has a ``reference`` twin, that is, its spec is not None.
     """
@@ -108,11 +109,22 @@ def _subtree(params, path: str) -> Any:
 
 
 def _leaf_flops(layer: Layer, params, state, x) -> float | None:
-    """XLA's FLOP count for ``layer``'s own apply on a batch of one."""
+    """XLA's FLOP count for ``layer``'s own apply on a batch of one.
+
+    Counted on the program lowered for GPU (no GPU needed to lower it): the layers as
+    written with lax. On XLA:CPU a few layers run a faster form instead (a one-channel
+    convolution as a dot over its taps, padded ones included), whose count is the
+    kernel's choice, not the model's.
+    """
     def forward(params, state, x):
         return layer.apply(params, state, x, train=False)[0]
 
-    cost = jax.jit(forward).lower(params, state, x).cost_analysis()
+    traced = jax.jit(forward).trace(params, state, x)
+    try:
+        lowered = traced.lower(lowering_platforms=("cuda",))
+    except Exception:  # noqa: BLE001 (a user layer only this platform lowers)
+        lowered = traced.lower()
+    cost = lowered.cost_analysis()
     if isinstance(cost, (list, tuple)):  # older jax: one dict per computation
         cost = cost[0] if cost else None
     if cost is None:

@@ -1,7 +1,8 @@
-"""The XLA:CPU fast paths of Conv2D and the non-overlapping pools give the values and
-gradients of the straightforward lax version (1e-12 relative in float64, 1e-6 in
-float32), a max pool's ties included; the CPU program holds only the fast kernels
-and every other platform keeps lax's (checked on the lowered programs)."""
+"""The XLA:CPU fast paths of Conv2D (its gradient's layouts, a one-channel forward as a
+dot) and of the non-overlapping pools give the values and gradients of the
+straightforward lax version (1e-12 relative in float64, 1e-6 in float32), a max pool's
+ties included; the CPU program holds only the fast kernels and every other platform
+keeps lax's (checked on the lowered programs)."""
 
 import jax
 import jax.numpy as jnp
@@ -40,7 +41,7 @@ def _values_and_grads(f, seed, *args):
 
 
 @st.composite
-def conv_cases(draw):
+def conv_cases(draw, channels=None):
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
@@ -48,16 +49,16 @@ def conv_cases(draw):
     pads = tuple((draw(st.integers(0, 4)), draw(st.integers(0, 4))) for _ in range(2))
     hw = tuple(draw(st.integers(max(1, (k - 1) * d + 1 - sum(p)), 7))
                for k, d, p in zip(kernel, dilation, pads, strict=True))
-    shape = (draw(st.integers(1, 3)), *hw, draw(st.integers(1, 3)))
+    shape = (draw(st.integers(1, 3)), *hw, channels or draw(st.integers(1, 3)))
     dtype = draw(st.sampled_from([jnp.float64, jnp.float32]))
-    return kernel, strides, dilation, pads, shape, dtype, draw(st.integers(0, 2**16))
+    # with one channel: enough features for the taps' dot (at most 2 taps per feature)
+    features = draw(st.integers(-(-kernel[0] * kernel[1] // 2), 5)) if channels else 2
+    return kernel, strides, dilation, pads, shape, dtype, features, draw(st.integers(0, 2**16))
 
 
-@settings(max_examples=3)
-@given(conv_cases())
-def test_conv2d_values_and_gradients_equal_lax_conv(case):
-    kernel, strides, dilation, pads, shape, dtype, seed = case
-    layer = Conv2D(2, kernel, strides=strides, padding=pads, dilation=dilation,
+def _check_conv_against_lax(case):
+    kernel, strides, dilation, pads, shape, dtype, features, seed = case
+    layer = Conv2D(features, kernel, strides=strides, padding=pads, dilation=dilation,
                    use_bias=False, param_dtype=dtype)
     params, _ = layer.init(jax.random.key(seed), shape[1:])
     x = jnp.asarray(np.random.default_rng(seed).normal(size=shape), dtype)
@@ -71,6 +72,22 @@ def test_conv2d_values_and_gradients_equal_lax_conv(case):
 
     _assert_close(_values_and_grads(funcnet_conv, seed, params["w"], x),
                   _values_and_grads(lax_conv, seed, params["w"], x), dtype)
+    return jax.jit(funcnet_conv).lower(params["w"], x).as_text()
+
+
+@settings(max_examples=3)
+@given(conv_cases())
+def test_conv2d_values_and_gradients_equal_lax_conv(case):
+    _check_conv_against_lax(case)
+
+
+@settings(max_examples=3)
+@given(conv_cases(channels=1))
+def test_one_channel_forward_is_the_taps_dot_with_lax_conv_values_and_gradients(case):
+    forward = _check_conv_against_lax(case)
+    # on CPU the taps' dot replaced the forward convolution (GPU keeps it)
+    if jax.default_backend() == "cpu":
+        assert "stablehlo.dot_general" in forward and "stablehlo.convolution" not in forward
 
 
 @st.composite

@@ -7,6 +7,17 @@ XLA:CPU's ``ConvCanonicalization`` pass transposes such convolutions into the fa
 but it walks only the entry computation, so inside a ``lax.scan`` body (``fit``'s epoch
 as one call) they fell to a naive loop nest: 10-13x slower per step. Other platforms
 keep autodiff's convolutions (``lax.platform_dependent``, as the non-finite guard does).
+
+On XLA:CPU the forward of a one-channel image (a grayscale first layer) is one dot over
+the image's shifted copies ("taps") instead of a convolution: Eigen's convolution packs
+a patch of ``kh*kw*C`` values for every output cell, which at ``C = 1`` costs more than
+the few multiply-adds it feeds. A plain sum of the taps would be cheaper still, but
+XLA fuses it into every consumer (the ReLU, the pool and its mask, the backward) and so
+computes it three times; a dot's result is computed once. ``benchmarks/conv_paths.py``
+times both forms: the dot is the faster one when the window has at most 25 taps and
+there are at least half as many output channels as taps (0.36-0.78x the convolution's
+time), the slower one past that (1.3x at 25 taps and 6 channels, 2.9x at 49 and 16).
+The gradients stay the two convolutions above.
 """
 
 from __future__ import annotations
@@ -29,10 +40,45 @@ def _conv_lax(x, w, strides, pads, dilation):
                                         dimension_numbers=_DIMENSION_NUMBERS)
 
 
+def _taps_win(w) -> bool:
+    """Whether the taps' dot is the faster forward on XLA:CPU (see the module's note)."""
+    kh, kw, channels, features = w.shape
+    return channels == 1 and kh * kw <= min(25, 2 * features)
+
+
+def _conv_taps(x, w, strides, pads, dilation):
+    """``_conv_lax`` for one input channel: ``y[m, o] = sum_t taps[t, m] w[t, o]``, where
+    ``taps[t]`` is the padded image shifted by tap ``t = (p, q)`` of the dilated window
+    and strided, flattened over ``m = (n, i, j)``. Sums in at least float32."""
+    (kh, kw, _, features), (sh, sw), (dh, dw) = w.shape, strides, dilation
+    xp = jax.lax.pad(x[..., 0], jnp.zeros((), x.dtype), ((0, 0, 0), (*pads[0], 0),
+                                                          (*pads[1], 0)))
+    n, hp, wp = xp.shape
+    ho, wo = (hp - (kh - 1) * dh - 1) // sh + 1, (wp - (kw - 1) * dw - 1) // sw + 1
+    if ho < 1 or wo < 1:  # no output cell: lax's own handling (and errors)
+        return _conv_lax(x, w, strides, pads, dilation)
+    taps = jnp.stack([
+        jax.lax.slice(xp, (0, p * dh, q * dw), (n, p * dh + (ho - 1) * sh + 1,
+                                                q * dw + (wo - 1) * sw + 1), (1, sh, sw))
+        for p in range(kh) for q in range(kw)])
+    dtype = jnp.result_type(x, w)
+    y = jax.lax.dot_general(taps.reshape(kh * kw, -1), w.reshape(kh * kw, features),
+                            (((0,), (0,)), ((), ())),
+                            preferred_element_type=jnp.promote_types(dtype, jnp.float32))
+    return y.astype(dtype).reshape(n, ho, wo, features)
+
+
+def _conv_cpu_forward(x, w, strides, pads, dilation):
+    if _taps_win(w):
+        return _conv_taps(x, w, strides, pads, dilation)
+    return _conv_lax(x, w, strides, pads, dilation)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
 def _conv_canonical_grads(x, w, strides, pads, dilation):
-    """``_conv_lax`` whose gradient convolutions are all NHWC/HWIO/NHWC."""
-    return _conv_lax(x, w, strides, pads, dilation)
+    """``_conv_lax`` (or, for one channel, its taps' dot) whose gradient convolutions
+    are all NHWC/HWIO/NHWC."""
+    return _conv_cpu_forward(x, w, strides, pads, dilation)
 
 
 def _conv_jvp(strides, pads, dilation, primals, tangents):
@@ -43,7 +89,7 @@ def _conv_jvp(strides, pads, dilation, primals, tangents):
     for ``w``'s. Forward mode works as well (its own convolutions are not the fast
     form: a rarely used direction)."""
     (x, w), (dx, dw) = primals, tangents
-    y = _conv_lax(x, w, strides, pads, dilation)
+    y = _conv_cpu_forward(x, w, strides, pads, dilation)
     terms = []
     if not isinstance(dx, jax.custom_derivatives.SymbolicZero):
         terms.append(jax.lax.conv_general_dilated(
