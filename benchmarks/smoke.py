@@ -115,6 +115,13 @@ def cnn_torch():
     _expect(all(r[6] in ("scan", "loop") for r in rows), "the mode fit's auto picks", out)
 
 
+def conv_paths():
+    out = _run("conv_paths.py", "--quick", "--markdown")
+    rows = _table_rows(out)
+    _expect([(r[1], r[2], r[7]) for r in rows] == [("5", "16", "taps"), ("7", "4", "conv")],
+            "the two quick shapes, the dot picked for the first only", out)
+
+
 def gpu():
     with tempfile.TemporaryDirectory() as tmp:
         out = _run("gpu.py", "--cpu-smoke", "--impls", "funcnet,jax", "--out", tmp)
@@ -127,7 +134,8 @@ def gpu():
 
 
 CHECKS = {"peers": peers, "epoch": epoch, "step_cost": step_cost,
-          "step_cost_rungs": step_cost_rungs, "cnn_torch": cnn_torch, "gpu": gpu}
+          "step_cost_rungs": step_cost_rungs, "cnn_torch": cnn_torch,
+          "conv_paths": conv_paths, "gpu": gpu}
 
 
 def main(argv=None):

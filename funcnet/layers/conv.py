@@ -14,9 +14,10 @@ a patch of ``kh*kw*C`` values for every output cell, which at ``C = 1`` costs mo
 the few multiply-adds it feeds. A plain sum of the taps would be cheaper still, but
 XLA fuses it into every consumer (the ReLU, the pool and its mask, the backward) and so
 computes it three times; a dot's result is computed once. ``benchmarks/conv_paths.py``
-times both forms: the dot is the faster one when the window has at most 25 taps and
-there are at least half as many output channels as taps (0.36-0.78x the convolution's
-time), the slower one past that (1.3x at 25 taps and 6 channels, 2.9x at 49 and 16).
+times both forms (``results/cpu/conv_paths.md``): with at most 25 taps the dot took
+0.35-0.93x the convolution's time, with 49 or 81 taps 2.8x and 1.4x. funcnet takes the
+dot for up to 25 taps and at least half as many output channels as taps, the shapes
+where it was faster in every run (at 25 taps and 6 channels one run gave 1.14x).
 The gradients stay the two convolutions above.
 """
 

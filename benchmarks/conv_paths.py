@@ -1,0 +1,94 @@
+"""Which forward a one-channel convolution should take on XLA:CPU: Eigen's convolution
+(``lax.conv_general_dilated``) or one dot over the image's taps (what
+``funcnet.layers.conv`` runs where ``_taps_win`` says so).
+
+Each row is one shape: batch ``N``, a ``k x k`` kernel over a one-channel ``HW x HW``
+image (SAME padding, stride 1) into ``O`` channels. Both forms are compiled with the
+options funcnet compiles with (``funcnet._compile``) and timed round-robin; the ratio
+is the median of the per-round ratios of the taps' dot to the convolution, and the
+last column says which form funcnet picks for that shape.
+
+    python benchmarks/conv_paths.py --markdown
+    python benchmarks/conv_paths.py --quick --markdown     # two small shapes
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import _common
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from funcnet import _compile
+from funcnet.layers import conv
+
+# (N, k, O, HW): the MNIST CNN's first layer, then windows and widths either side
+SHAPES = ((128, 5, 16, 28), (128, 3, 4, 28), (128, 3, 8, 28), (128, 3, 32, 28),
+          (128, 5, 6, 28), (128, 5, 6, 32), (64, 5, 64, 28), (128, 7, 16, 28),
+          (64, 9, 16, 28))
+QUICK_SHAPES = ((8, 5, 16, 12), (8, 7, 4, 12))
+
+
+def forms(k):
+    pads, ones = (((k - 1) // 2, k // 2),) * 2, (1, 1)
+    return {"conv": lambda x, w: conv._conv_lax(x, w, ones, pads, ones),
+            "taps": lambda x, w: conv._conv_taps(x, w, ones, pads, ones)}
+
+
+def time_shape(n, k, o, hw, rounds, reps):
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(n, hw, hw, 1)), jnp.float32)
+    w = jnp.asarray(rng.normal(size=(k, k, 1, o)), jnp.float32)
+    compiled = {name: _compile.jit(f).lower(x, w).compile() for name, f in forms(k).items()}
+    same = np.allclose(compiled["conv"](x, w), compiled["taps"](x, w), rtol=1e-5, atol=1e-4)
+    timed = _common.interleaved({name: (lambda c=c: c(x, w)) for name, c in compiled.items()},
+                                rounds, reps)
+    conv_s, taps_s = timed["conv"]["seconds"], timed["taps"]["seconds"]
+    return {"shape": {"N": n, "k": k, "O": o, "HW": hw}, "same_values": bool(same),
+            "conv_s": _common.summarize(conv_s), "taps_s": _common.summarize(taps_s),
+            "taps_over_conv": _common.paired_ratio(taps_s, conv_s),
+            "funcnet_picks": "taps" if conv._taps_win(w) else "conv"}
+
+
+def markdown(payload) -> str:
+    header = ["N", "k", "O", "HW", "conv ms", "taps' dot ms", "taps / conv (paired)",
+              "funcnet picks"]
+    rows = [[r["shape"]["N"], r["shape"]["k"], r["shape"]["O"], r["shape"]["HW"],
+             _common.fmt(r["conv_s"]["median"] * 1e3), _common.fmt(r["taps_s"]["median"] * 1e3),
+             f"{r['taps_over_conv']['median']:.3f}", r["funcnet_picks"]]
+            for r in payload["results"]]
+    lines = [_common.markdown_table(header, rows), "",
+             f"- float32 forward only, one input channel, SAME padding; "
+             f"{payload['settings']['rounds']} rounds of {payload['settings']['reps']} calls"]
+    lines += [f"- {line}" for line in _common.environment_lines(payload["environment"])]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=None, help="timed samples (default 9)")
+    parser.add_argument("--reps", type=int, default=5, help="calls per sample")
+    parser.add_argument("--quick", action="store_true", help="two small shapes, 2 rounds")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--json", default=None, help="write the results to this file")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 9)
+    reps = 1 if args.quick else args.reps
+    payload = {"settings": {"rounds": rounds, "reps": reps}, "results": [],
+               "environment": _common.environment()}
+    for shape in QUICK_SHAPES if args.quick else SHAPES:
+        payload["results"].append(time_shape(*shape, rounds, reps))
+    bad = [r["shape"] for r in payload["results"] if not r["same_values"]]
+    if bad:
+        raise SystemExit(f"conv_paths: the two forms disagree at {bad}")
+    _common.finish_environment(payload["environment"])
+    if args.json:
+        _common.write_json(args.json, payload)
+    print(markdown(payload) if args.markdown else payload)
+
+
+if __name__ == "__main__":
+    jax.config.update("jax_platforms", "cpu")
+    main()
