@@ -19,10 +19,12 @@ Implementations (``--impls``):
   says why funcnet leaves them to XLA's own kernels);
 * the ``auto`` column says which of the two ``fit(mode="auto")`` picks.
 
-Every implementation is a real training loop in its own thread that pauses after each
-epoch (``epoch.Driver``); the epochs run round-robin with the order rotated each round,
-so all see the same machine. The first epoch (compilation for funcnet) is reported
-apart and left out of the medians; ratios are medians of per-round ratios to torch.
+Every implementation is a real training loop in a process of its own (``_workers.py``
+says why) that pauses after each epoch (``epoch.Driver``); the epochs run round-robin
+with the order rotated each round, so all see the same machine, and only one runs at
+a time. The first epoch (compilation for funcnet) is reported apart and left out of the
+medians; ratios are medians of per-round ratios to torch. ``--same-process`` runs them
+all in this process instead, in threads (as this script did before).
 
     python benchmarks/cnn_torch.py --markdown
     python benchmarks/cnn_torch.py --quick --markdown      # tiny smoke run
@@ -33,8 +35,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import sys
 
 import _common
+import _workers
 import epoch as epoch_bench
 import jax
 import numpy as np
@@ -110,17 +114,42 @@ def train_fit(model, x, y, batch_size, lr, epochs, callback, mode, ynn_convoluti
            callback=lambda e, row, p, s: callback(e, p, row))
 
 
-def time_model(model, x, y, impls, rounds, warmup, batch_size, lr, threads, progress):
-    """Interleaved per-epoch seconds of each implementation on one model."""
+def trainer(impl, model, x, y, batch_size, lr, threads):
+    """``train(params, epochs, callback)`` of one implementation, for ``epoch.Driver``."""
+    if impl == "torch":
+        return lambda p, e, cb: train_torch(model, x, y, batch_size, lr, e, cb, threads)
+    mode = "loop" if impl == "fit-loop" else "scan"
+    return lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb, mode,
+                                      ynn_convolutions=impl == "fit-scan-ynn-conv")
+
+
+def load(model, data_dir, samples):
+    (x, y), _ = data.mnist(data_dir, layout="nhwc" if model == "cnn" else "flat")
+    return (x[:samples], y[:samples]) if samples else (x, y)
+
+
+def worker_argv(impl, model, samples, batch_size, lr, threads, data_dir, epochs):
+    """The command of a child process that trains ``impl`` (see ``_workers``)."""
+    argv = [sys.executable, __file__, "--worker", impl, "--models", model,
+            "--batch-size", str(batch_size), "--lr", repr(lr), "--threads", str(threads),
+            "--epochs", str(epochs)]
+    argv += ["--samples", str(samples)] if samples else []
+    return argv + (["--data-dir", str(data_dir)] if data_dir else [])
+
+
+def time_model(model, x, y, impls, rounds, warmup, batch_size, lr, threads, progress,
+               samples=None, data_dir=None, same_process=False):
+    """Interleaved per-epoch seconds of each implementation on one model, each in a
+    process of its own (``same_process``: all in this one, in threads)."""
     epochs = warmup + rounds + 1
-    trainers = {
-        "torch": lambda p, e, cb: train_torch(model, x, y, batch_size, lr, e, cb, threads),
-        "fit-scan": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb, "scan"),
-        "fit-loop": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb, "loop"),
-        "fit-scan-ynn-conv": lambda p, e, cb: train_fit(model, x, y, batch_size, lr, e, cb,
-                                                        "scan", ynn_convolutions=True),
-    }
-    drivers = {impl: epoch_bench.Driver(trainers[impl], None, epochs) for impl in impls}
+    if same_process:
+        drivers = {impl: epoch_bench.Driver(trainer(impl, model, x, y, batch_size, lr,
+                                                    threads), None, epochs)
+                   for impl in impls}
+    else:
+        drivers = {impl: _workers.ProcessDriver(worker_argv(impl, model, samples, batch_size,
+                                                            lr, threads, data_dir, epochs))
+                   for impl in impls}
     first, seconds = epoch_bench.round_robin(drivers, rounds, warmup, progress)
     auto = setup.pick_mode("auto", funcnet_model(model), x, y, fit_module.DEVICE_DATA_BUDGET)
     return [{"model": model, "impl": impl, "samples": len(x), "batch_size": batch_size,
@@ -132,7 +161,8 @@ def time_model(model, x, y, impls, rounds, warmup, batch_size, lr, threads, prog
 
 
 def run(models=MODELS, impls=IMPLS, rounds=5, warmup=1, samples=None, batch_size=128,
-        lr=1e-3, threads=2, data_dir=None, progress=False, log=print) -> dict:
+        lr=1e-3, threads=2, data_dir=None, progress=False, log=print,
+        same_process=False) -> dict:
     impls = list(impls)
     note = None
     if "torch" in impls and importlib.util.find_spec("torch") is None:
@@ -141,20 +171,19 @@ def run(models=MODELS, impls=IMPLS, rounds=5, warmup=1, samples=None, batch_size
         log(f"[cnn_torch] {note}")
     payload = {"settings": {"models": list(models), "impls": impls, "rounds": rounds,
                             "warmup": warmup, "batch_size": batch_size, "lr": lr,
-                            "torch_threads": threads, "samples": samples},
+                            "torch_threads": threads, "samples": samples,
+                            "same_process": same_process},
                "note": note, "results": [], "environment": _common.environment()}
     if "torch" in impls:
         import torch
 
         payload["environment"]["torch"] = torch.__version__
     for model in models:
-        (x, y), _ = data.mnist(data_dir, layout="nhwc" if model == "cnn" else "flat")
-        if samples:
-            x, y = x[:samples], y[:samples]
+        x, y = load(model, data_dir, samples)
         log(f"[{model}] {len(x)} samples, batch {batch_size}, {rounds} rounds: "
             f"{', '.join(impls)}")
         payload["results"] += time_model(model, x, y, impls, rounds, warmup, batch_size, lr,
-                                         threads, progress)
+                                         threads, progress, samples, data_dir, same_process)
     _common.finish_environment(payload["environment"])
     return payload
 
@@ -174,7 +203,9 @@ def markdown(payload) -> str:
     lines = [_common.markdown_table(header, rows), "",
              f"- {first.get('samples')} MNIST training images an epoch, batch "
              f"{st['batch_size']}, Adam lr {st['lr']}; {st['rounds']} rounds after "
-             f"{st['warmup']} warm-up epoch(s); torch threads {st['torch_threads']}"
+             f"{st['warmup']} warm-up epoch(s); torch threads {st['torch_threads']}; "
+             + ("all implementations in one process" if st.get("same_process")
+                else "each implementation in a process of its own")
              + (f", torch {payload['environment']['torch']}"
                 if "torch" in payload["environment"] else "")]
     if payload["note"]:
@@ -196,8 +227,15 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--quick", action="store_true",
                         help="2 rounds on 1,024 images: checks that the script runs")
+    parser.add_argument("--same-process", action="store_true",
+                        help="run every implementation in this process, in threads "
+                             "(by default each gets a process of its own: _workers.py)")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", default=None, help="write the results to this file")
+    # a child process's own arguments (_workers.ProcessDriver starts it)
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--lr", type=float, default=1e-3, help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for name in args.models.split(","):
         if name not in MODELS:
@@ -214,9 +252,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.worker:
+        x, y = load(args.models, args.data_dir, args.samples)
+        train = trainer(args.worker, args.models, x, y, args.batch_size, args.lr, args.threads)
+        return _workers.serve(epoch_bench.Driver(train, None, args.epochs))
     payload = run(args.models.split(","), args.impls.split(","), args.rounds, args.warmup,
                   args.samples, args.batch_size, threads=args.threads,
-                  data_dir=args.data_dir, progress=True, log=lambda m: print(m, flush=True))
+                  data_dir=args.data_dir, progress=True, log=lambda m: print(m, flush=True),
+                  same_process=args.same_process)
     if args.json:
         _common.write_json(args.json, payload)
     if args.markdown:
