@@ -1,11 +1,13 @@
 """One implementation per process: :class:`ProcessDriver` runs a benchmark's training
 loop in a child process, one epoch per call, with the interface of ``epoch.Driver``.
 
-Why: two frameworks in one process share it with each other's thread pools. PyTorch's
-OpenMP workers (GNU libgomp) busy-wait after their parallel regions, and in one
-process with PyTorch, funcnet's CNN epochs ran 1.15-1.2x slower than in a process of
-their own (``OMP_WAIT_POLICY=PASSIVE`` took most of that away, and slowed PyTorch
-instead). A user runs one framework per process, so the benchmark does too.
+Why: a user runs one framework per process, and two in one process share it with
+each other's thread pools (PyTorch's OpenMP workers, XLA's Eigen pool). Measured on the
+2-core dev VM a few minutes apart (``cnn_torch.py --models cnn --samples 12800``), the
+CNN epochs took 2561 ms (torch) and 3054 ms (``fit`` scan, 1.209x) with both in one
+process, and 2364 and 2668 ms (1.149x) in processes of their own. With
+``OMP_WAIT_POLICY=PASSIVE`` (PyTorch's idle workers sleep instead of spinning) in one
+process: 2671 and 2475 ms.
 
 The child (``serve``) answers each ``epoch`` line on its stdin with one JSON line:
 ``{"seconds": ..., "row": {...}, "finished": ...}`` (or ``{"error": ...}``). Anything
