@@ -24,11 +24,12 @@ import numpy as np
 from funcnet import _compile
 from funcnet.layers import conv
 
-# (N, k, O, HW): the MNIST CNN's first layer, then windows and widths either side
-SHAPES = ((128, 5, 16, 28), (128, 3, 4, 28), (128, 3, 8, 28), (128, 3, 32, 28),
-          (128, 5, 6, 28), (128, 5, 6, 32), (64, 5, 64, 28), (128, 7, 16, 28),
-          (64, 9, 16, 28))
-QUICK_SHAPES = ((8, 5, 16, 12), (8, 7, 4, 12))
+# (N, k, O, HW): the MNIST CNN's first layer, then windows of 9 to 121 taps, few and
+# many channels, a larger image
+SHAPES = ((128, 5, 16, 28), (128, 3, 4, 28), (128, 3, 32, 28), (128, 5, 6, 32),
+          (64, 5, 128, 28), (128, 7, 16, 28), (8, 7, 64, 112), (64, 9, 16, 28),
+          (128, 11, 16, 28), (128, 11, 4, 28))
+QUICK_SHAPES = ((8, 5, 16, 12), (4, 11, 4, 12))
 
 
 def forms(k):

@@ -118,7 +118,7 @@ def cnn_torch():
 def conv_paths():
     out = _run("conv_paths.py", "--quick", "--markdown")
     rows = _table_rows(out)
-    _expect([(r[1], r[2], r[7]) for r in rows] == [("5", "16", "taps"), ("7", "4", "conv")],
+    _expect([(r[1], r[2], r[7]) for r in rows] == [("5", "16", "taps"), ("11", "4", "conv")],
             "the two quick shapes, the dot picked for the first only", out)
 
 

@@ -14,10 +14,9 @@ a patch of ``kh*kw*C`` values for every output cell, which at ``C = 1`` costs mo
 the few multiply-adds it feeds. A plain sum of the taps would be cheaper still, but
 XLA fuses it into every consumer (the ReLU, the pool and its mask, the backward) and so
 computes it three times; a dot's result is computed once. ``benchmarks/conv_paths.py``
-times both forms (``results/cpu/conv_paths.md``): with at most 25 taps the dot took
-0.35-0.93x the convolution's time, with 49 or 81 taps 2.8x and 1.4x. funcnet takes the
-dot for up to 25 taps and at least half as many output channels as taps, the shapes
-where it was faster in every run (at 25 taps and 6 channels one run gave 1.14x).
+times both forms (``results/cpu/conv_paths.md``): up to 81 taps the dot took 0.13-0.94x
+the convolution's time in three runs, at 121 taps (11 x 11) 0.9-1.6x, so funcnet takes it for one
+input channel and at most 81 taps.
 The gradients stay the two convolutions above.
 """
 
@@ -43,14 +42,15 @@ def _conv_lax(x, w, strides, pads, dilation):
 
 def _taps_win(w) -> bool:
     """Whether the taps' dot is the faster forward on XLA:CPU (see the module's note)."""
-    kh, kw, channels, features = w.shape
-    return channels == 1 and kh * kw <= min(25, 2 * features)
+    kh, kw, channels, _ = w.shape
+    return channels == 1 and kh * kw <= 81
 
 
 def _conv_taps(x, w, strides, pads, dilation):
-    """``_conv_lax`` for one input channel: ``y[m, o] = sum_t taps[t, m] w[t, o]``, where
-    ``taps[t]`` is the padded image shifted by tap ``t = (p, q)`` of the dilated window
-    and strided, flattened over ``m = (n, i, j)``. Sums in at least float32."""
+    """``_conv_lax`` for one input channel: ``y[m, o] = sum_t taps[m, t] w[t, o]``, where
+    row ``m = (n, i, j)`` of ``taps`` holds the padded image's cells under the dilated,
+    strided window at output cell ``(i, j)``, tap ``t = (p, q)`` fastest. Sums in at
+    least float32."""
     (kh, kw, _, features), (sh, sw), (dh, dw) = w.shape, strides, dilation
     xp = jax.lax.pad(x[..., 0], jnp.zeros((), x.dtype), ((0, 0, 0), (*pads[0], 0),
                                                           (*pads[1], 0)))
@@ -58,14 +58,16 @@ def _conv_taps(x, w, strides, pads, dilation):
     ho, wo = (hp - (kh - 1) * dh - 1) // sh + 1, (wp - (kw - 1) * dw - 1) // sw + 1
     if ho < 1 or wo < 1:  # no output cell: lax's own handling (and errors)
         return _conv_lax(x, w, strides, pads, dilation)
-    taps = jnp.stack([
-        jax.lax.slice(xp, (0, p * dh, q * dw), (n, p * dh + (ho - 1) * sh + 1,
-                                                q * dw + (wo - 1) * sw + 1), (1, sh, sw))
-        for p in range(kh) for q in range(kw)])
+    # Two stacks of kw and then kh slices, so each copies runs of cells rather than one
+    # cell at a time: (n, hp, wo, q), then (n, i, j, p, q).
+    columns = jnp.stack([jax.lax.slice(xp, (0, 0, q * dw), (n, hp, q * dw + (wo - 1) * sw + 1),
+                                       (1, 1, sw)) for q in range(kw)], axis=-1)
+    taps = jnp.stack([jax.lax.slice(columns, (0, p * dh, 0, 0),
+                                    (n, p * dh + (ho - 1) * sh + 1, wo, kw), (1, sh, 1, 1))
+                      for p in range(kh)], axis=-2)
     dtype = jnp.result_type(x, w)
-    y = jax.lax.dot_general(taps.reshape(kh * kw, -1), w.reshape(kh * kw, features),
-                            (((0,), (0,)), ((), ())),
-                            preferred_element_type=jnp.promote_types(dtype, jnp.float32))
+    y = jax.lax.dot(taps.reshape(-1, kh * kw), w.reshape(kh * kw, features),
+                    preferred_element_type=jnp.promote_types(dtype, jnp.float32))
     return y.astype(dtype).reshape(n, ho, wo, features)
 
 
