@@ -15,9 +15,9 @@ the few multiply-adds it feeds. A plain sum of the taps would be cheaper still, 
 XLA fuses it into every consumer (the ReLU, the pool and its mask, the backward) and so
 computes it three times; a dot's result is computed once. ``benchmarks/conv_paths.py``
 times both forms (``results/cpu/conv_paths.md``): up to 81 taps the dot took 0.13-0.94x
-the convolution's time in three runs, at 121 taps (11 x 11) 0.9-1.6x, so funcnet takes it for one
-input channel and at most 81 taps.
-The gradients stay the two convolutions above.
+the convolution's time in three runs, at 121 taps (11 x 11) 0.9-1.6x, so funcnet takes
+it for one input channel and at most 81 taps. The gradients stay the two convolutions
+above.
 """
 
 from __future__ import annotations
