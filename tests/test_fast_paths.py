@@ -41,21 +41,30 @@ def _values_and_grads(f, seed, *args):
 
 
 @st.composite
-def conv_cases(draw, channels=None):
+def conv_cases(draw, channels=None, phases=False):
+    """A Conv2D case. ``channels``: that many input channels (1: the taps' forward);
+    ``phases``: stride 1, no dilation, an even width and no side padded past the window
+    (the input gradient by column phases)."""
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    strides = (1, 1) if phases else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (1, 1) if phases else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     # pads up to 4 cells: more than a window's span, so the gradient's pads go negative
-    pads = tuple((draw(st.integers(0, 4)), draw(st.integers(0, 4))) for _ in range(2))
-    hw = tuple(draw(st.integers(max(1, (k - 1) * d + 1 - sum(p)), 7))
-               for k, d, p in zip(kernel, dilation, pads, strict=True))
+    pads = tuple((draw(st.integers(0, k - 1 if phases else 4)),
+                  draw(st.integers(0, k - 1 if phases else 4))) for k in kernel)
+    hw = [draw(st.integers(max(1, (k - 1) * d + 1 - sum(p)), 7))
+          for k, d, p in zip(kernel, dilation, pads, strict=True)]
+    if phases:
+        hw[1] = 2 * draw(st.integers(max(1, -(-(kernel[1] - sum(pads[1])) // 2)), 4))
     shape = (draw(st.integers(1, 3)), *hw, channels or draw(st.integers(1, 3)))
     dtype = draw(st.sampled_from([jnp.float64, jnp.float32]))
-    features = draw(st.integers(1, 4)) if channels else 2
+    features = draw(st.integers(1, 4)) if channels or phases else 2
     return kernel, strides, dilation, pads, shape, dtype, features, draw(st.integers(0, 2**16))
 
 
 def _check_conv_against_lax(case):
+    """Values and gradients against lax's convolution in float64, rounded to the case's
+    dtype: in float32, XLA:CPU's own gradient of a padding past the window can be
+    garbage (``funcnet.layers.conv._conv_cpu``)."""
     kernel, strides, dilation, pads, shape, dtype, features, seed = case
     layer = Conv2D(features, kernel, strides=strides, padding=pads, dilation=dilation,
                    use_bias=False, param_dtype=dtype)
@@ -69,9 +78,17 @@ def _check_conv_against_lax(case):
     def funcnet_conv(w, x):
         return layer.apply({"w": w}, {}, x)[0]
 
+    exact = _values_and_grads(lax_conv, seed, params["w"].astype(jnp.float64),
+                              x.astype(jnp.float64))
     _assert_close(_values_and_grads(funcnet_conv, seed, params["w"], x),
-                  _values_and_grads(lax_conv, seed, params["w"], x), dtype)
-    return jax.jit(funcnet_conv).lower(params["w"], x).as_text()
+                  jax.tree.map(lambda a: a.astype(dtype), exact), dtype)
+    out = jax.eval_shape(funcnet_conv, params["w"], x)
+
+    def gradients(w, x, cotangent):
+        return jax.vjp(funcnet_conv, w, x)[1](cotangent)
+
+    return (jax.jit(funcnet_conv).lower(params["w"], x).as_text(),
+            jax.jit(gradients).lower(params["w"], x, jnp.zeros(out.shape, out.dtype)).as_text())
 
 
 @settings(max_examples=3)
@@ -83,10 +100,29 @@ def test_conv2d_values_and_gradients_equal_lax_conv(case):
 @settings(max_examples=3)
 @given(conv_cases(channels=1))
 def test_one_channel_forward_is_the_taps_dot_with_lax_conv_values_and_gradients(case):
-    forward = _check_conv_against_lax(case)
+    forward, _ = _check_conv_against_lax(case)
     # on CPU the taps' dot replaced the forward convolution (GPU keeps it)
     if jax.default_backend() == "cpu":
         assert "stablehlo.dot_general" in forward and "stablehlo.convolution" not in forward
+
+
+@settings(max_examples=3)
+@given(conv_cases(phases=True))
+def test_input_gradient_by_column_phases_equals_lax_conv(case):
+    _, gradients = _check_conv_against_lax(case)
+    if jax.default_backend() == "cpu":
+        # the gradient with respect to x is one convolution of stride 2 along the width
+        assert "stride = [1, 2]" in gradients
+
+
+def test_a_float32_padding_past_the_window_has_the_exact_gradient():
+    # cases where XLA:CPU's own gradient of lax's convolution read garbage in float32
+    for kernel, pads, shape, features in [((3, 1), ((5, 0), (1, 1)), (2, 2, 1, 3), 3),
+                                          ((1, 3), ((1, 1), (5, 0)), (1, 4, 8, 3), 3),
+                                          ((3, 1), ((4, 1), (3, 2)), (3, 5, 2, 1), 7),
+                                          ((2, 3), ((2, 0), (5, 5)), (1, 1, 5, 3), 6)]:
+        _check_conv_against_lax((kernel, (1, 1), (1, 1), pads, shape, jnp.float32,
+                                 features, 0))
 
 
 @st.composite
