@@ -1,6 +1,10 @@
-"""Which forward a one-channel convolution should take on XLA:CPU: Eigen's convolution
-(``lax.conv_general_dilated``) or one dot over the image's taps (what
-``funcnet.layers.conv`` runs where ``_taps_win`` says so).
+"""The forms ``funcnet.layers.conv`` picks on XLA:CPU, each against Eigen's convolution.
+
+1. A one-channel convolution's forward: ``lax.conv_general_dilated`` or one dot over the
+   image's taps (where ``_taps_win`` says so).
+2. The gradient with respect to ``x``: XLA's own convolution (funcnet's HWOI form) or one
+   stride-2 convolution over both column phases (where ``_phases_win`` says so); rows
+   ``N, k, C -> O, HW``.
 
 Each row is one shape: batch ``N``, a ``k x k`` kernel over a one-channel ``HW x HW``
 image (SAME padding, stride 1) into ``O`` channels. Both forms are compiled with the
@@ -53,6 +57,42 @@ def time_shape(n, k, o, hw, rounds, reps):
             "funcnet_picks": "taps" if conv._taps_win(w) else "conv"}
 
 
+GRAD_SHAPES = ((128, 5, 16, 32, 14), (128, 5, 8, 32, 14), (128, 3, 4, 16, 28),
+               (32, 3, 16, 16, 32), (64, 3, 32, 64, 16), (128, 5, 32, 32, 14),
+               (32, 3, 128, 128, 8))
+QUICK_GRAD_SHAPES = ((4, 3, 4, 8, 8), (4, 3, 32, 8, 8))
+
+
+def time_input_grad(n, k, c, o, hw, rounds, reps):
+    rng = np.random.default_rng(0)
+    pads, ones = (((k - 1) // 2, k // 2),) * 2, (1, 1)
+    x = jnp.asarray(rng.normal(size=(n, hw, hw, c)), jnp.float32)
+    w = jnp.asarray(rng.normal(size=(k, k, c, o)), jnp.float32)
+    g = jnp.asarray(rng.normal(size=(n, hw, hw, o)), jnp.float32)
+    fs = {"conv": lambda w, g: jax.linear_transpose(
+              lambda dx: conv._input_tangent(dx, w, ones, pads, ones), x)(g)[0],
+          "phases": lambda w, g: conv._input_grad_by_phases(w, g, pads, (hw, hw))}
+    compiled = {name: _compile.jit(f).lower(w, g).compile() for name, f in fs.items()}
+    same = np.allclose(compiled["conv"](w, g), compiled["phases"](w, g), rtol=1e-4, atol=1e-3)
+    timed = _common.interleaved({name: (lambda c=c: c(w, g)) for name, c in compiled.items()},
+                                rounds, reps)
+    conv_s, phases_s = timed["conv"]["seconds"], timed["phases"]["seconds"]
+    return {"shape": {"N": n, "k": k, "C": c, "O": o, "HW": hw}, "same_values": bool(same),
+            "conv_s": _common.summarize(conv_s), "phases_s": _common.summarize(phases_s),
+            "phases_over_conv": _common.paired_ratio(phases_s, conv_s),
+            "funcnet_picks": "phases" if conv._phases_win(x, w, ones, pads, ones) else "conv"}
+
+
+def markdown_grad(rows) -> str:
+    header = ["N", "k", "C -> O", "HW", "conv ms", "phases ms", "phases / conv (paired)",
+              "funcnet picks"]
+    return _common.markdown_table(header, [
+        [r["shape"]["N"], r["shape"]["k"], f"{r['shape']['C']} -> {r['shape']['O']}",
+         r["shape"]["HW"], _common.fmt(r["conv_s"]["median"] * 1e3),
+         _common.fmt(r["phases_s"]["median"] * 1e3), f"{r['phases_over_conv']['median']:.3f}",
+         r["funcnet_picks"]] for r in rows])
+
+
 def markdown(payload) -> str:
     header = ["N", "k", "O", "HW", "conv ms", "taps' dot ms", "taps / conv (paired)",
               "funcnet picks"]
@@ -60,9 +100,11 @@ def markdown(payload) -> str:
              _common.fmt(r["conv_s"]["median"] * 1e3), _common.fmt(r["taps_s"]["median"] * 1e3),
              f"{r['taps_over_conv']['median']:.3f}", r["funcnet_picks"]]
             for r in payload["results"]]
-    lines = [_common.markdown_table(header, rows), "",
-             f"- float32 forward only, one input channel, SAME padding; "
-             f"{payload['settings']['rounds']} rounds of {payload['settings']['reps']} calls"]
+    lines = ["One-channel forward:", "", _common.markdown_table(header, rows), "",
+             "Input gradient (stride 1, SAME padding):", "",
+             markdown_grad(payload["input_grad"]), "",
+             f"- float32; {payload['settings']['rounds']} rounds of "
+             f"{payload['settings']['reps']} calls"]
     lines += [f"- {line}" for line in _common.environment_lines(payload["environment"])]
     return "\n".join(lines)
 
@@ -78,10 +120,13 @@ def main(argv=None):
     rounds = args.rounds or (2 if args.quick else 9)
     reps = 1 if args.quick else args.reps
     payload = {"settings": {"rounds": rounds, "reps": reps}, "results": [],
-               "environment": _common.environment()}
+               "input_grad": [], "environment": _common.environment()}
     for shape in QUICK_SHAPES if args.quick else SHAPES:
         payload["results"].append(time_shape(*shape, rounds, reps))
-    bad = [r["shape"] for r in payload["results"] if not r["same_values"]]
+    for shape in QUICK_GRAD_SHAPES if args.quick else GRAD_SHAPES:
+        payload["input_grad"].append(time_input_grad(*shape, rounds, reps))
+    bad = [r["shape"] for r in payload["results"] + payload["input_grad"]
+           if not r["same_values"]]
     if bad:
         raise SystemExit(f"conv_paths: the two forms disagree at {bad}")
     _common.finish_environment(payload["environment"])

@@ -23,7 +23,7 @@ The gradient with respect to ``x`` is a convolution whose output has the layer's
 channels ``C``; with few of them (``C <= 16``) XLA:CPU's convolution runs it well below
 its forward's rate. There (stride 1, no dilation, an even width) it is one convolution
 that computes the even and odd columns side by side, ``2C`` output channels
-(:func:`_input_grad_by_phases`): 0.48-0.85x the time at ``C`` from 4 to 16, 1.14-1.38x
+(:func:`_input_grad_by_phases`): 0.46-0.85x the time at ``C`` from 4 to 16, 1.14-1.38x
 at 32 to 128 (``benchmarks/conv_paths.py``).
 """
 
