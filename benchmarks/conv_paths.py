@@ -42,18 +42,26 @@ def forms(k):
             "taps": lambda x, w: conv._conv_taps(x, w, ones, pads, ones)}
 
 
+def _paired(forms, args, names, rounds, reps):
+    """Compile the two ``forms`` (name -> function of ``args``), check they agree, time
+    them round-robin; ratio of the second to the first."""
+    compiled = {name: _compile.jit(f).lower(*args).compile() for name, f in forms.items()}
+    first, second = names
+    same = np.allclose(compiled[first](*args), compiled[second](*args), rtol=1e-4, atol=1e-3)
+    timed = _common.interleaved({name: (lambda c=c: c(*args)) for name, c in compiled.items()},
+                                rounds, reps)
+    a, b = timed[first]["seconds"], timed[second]["seconds"]
+    return {"same_values": bool(same), f"{first}_s": _common.summarize(a),
+            f"{second}_s": _common.summarize(b),
+            f"{second}_over_{first}": _common.paired_ratio(b, a)}
+
+
 def time_shape(n, k, o, hw, rounds, reps):
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.normal(size=(n, hw, hw, 1)), jnp.float32)
     w = jnp.asarray(rng.normal(size=(k, k, 1, o)), jnp.float32)
-    compiled = {name: _compile.jit(f).lower(x, w).compile() for name, f in forms(k).items()}
-    same = np.allclose(compiled["conv"](x, w), compiled["taps"](x, w), rtol=1e-5, atol=1e-4)
-    timed = _common.interleaved({name: (lambda c=c: c(x, w)) for name, c in compiled.items()},
-                                rounds, reps)
-    conv_s, taps_s = timed["conv"]["seconds"], timed["taps"]["seconds"]
-    return {"shape": {"N": n, "k": k, "O": o, "HW": hw}, "same_values": bool(same),
-            "conv_s": _common.summarize(conv_s), "taps_s": _common.summarize(taps_s),
-            "taps_over_conv": _common.paired_ratio(taps_s, conv_s),
+    return {"shape": {"N": n, "k": k, "O": o, "HW": hw},
+            **_paired(forms(k), (x, w), ("conv", "taps"), rounds, reps),
             "funcnet_picks": "taps" if conv._taps_win(w) else "conv"}
 
 
@@ -72,14 +80,8 @@ def time_input_grad(n, k, c, o, hw, rounds, reps):
     fs = {"conv": lambda w, g: jax.linear_transpose(
               lambda dx: conv._input_tangent(dx, w, ones, pads, ones), x)(g)[0],
           "phases": lambda w, g: conv._input_grad_by_phases(w, g, pads, (hw, hw))}
-    compiled = {name: _compile.jit(f).lower(w, g).compile() for name, f in fs.items()}
-    same = np.allclose(compiled["conv"](w, g), compiled["phases"](w, g), rtol=1e-4, atol=1e-3)
-    timed = _common.interleaved({name: (lambda c=c: c(w, g)) for name, c in compiled.items()},
-                                rounds, reps)
-    conv_s, phases_s = timed["conv"]["seconds"], timed["phases"]["seconds"]
-    return {"shape": {"N": n, "k": k, "C": c, "O": o, "HW": hw}, "same_values": bool(same),
-            "conv_s": _common.summarize(conv_s), "phases_s": _common.summarize(phases_s),
-            "phases_over_conv": _common.paired_ratio(phases_s, conv_s),
+    return {"shape": {"N": n, "k": k, "C": c, "O": o, "HW": hw},
+            **_paired(fs, (w, g), ("conv", "phases"), rounds, reps),
             "funcnet_picks": "phases" if conv._phases_win(x, w, ones, pads, ones) else "conv"}
 
 

@@ -91,15 +91,22 @@ def _conv_canonical_grads(x, w, strides, pads, dilation):
     return _conv_cpu_forward(x, w, strides, pads, dilation)
 
 
+def _past_window(pads, w, dilation):
+    """How far each side's padding reaches past the dilated window (``pad - (k - 1)``,
+    at least 0): where it does, ``x``'s gradient pads its cotangent negatively."""
+    window = _windows.effective_window(w.shape[:2], dilation)
+    return [(max(lo - (k - 1), 0), max(hi - (k - 1), 0))
+            for (lo, hi), k in zip(pads, window, strict=True)]
+
+
 def _phases_win(x, w, strides, pads, dilation) -> bool:
     """Whether ``x``'s gradient is the faster as two column phases on XLA:CPU (see the
-    module's note). Only where the cotangent's padding is never negative: XLA:CPU
-    folds a negative pad into the convolution, whose float32 kernel then read garbage
-    (values up to 1e35 in a test with pads past the window)."""
-    (kh, kw, channels, _), ((top, bottom), (left, right)) = w.shape, pads
+    module's note). Only where no padding reaches past the window: XLA:CPU folds the
+    negative pad that would need into the convolution, whose float32 kernel then read
+    garbage (values up to 1e35 in a test)."""
     return (tuple(strides) == (1, 1) and tuple(dilation) == (1, 1)
-            and x.shape[2] % 2 == 0 and channels <= 16
-            and max(top, bottom) <= kh - 1 and max(left, right) <= kw - 1)
+            and x.shape[2] % 2 == 0 and w.shape[2] <= 16
+            and not any(a or b for a, b in _past_window(pads, w, dilation)))
 
 
 def _input_grad_by_phases(w, g, pads, x_hw):
@@ -138,9 +145,7 @@ def _input_tangent(dx, w, strides, pads, dilation):
     a negative padding reads garbage (up to 1e37; plain ``lax`` too, in 4 of 57 random
     cases at stride 1). So, at stride 1, the excess pads ``dx`` first, and the gradient
     crops it with a slice."""
-    window = _windows.effective_window(w.shape[:2], dilation)
-    excess = [(max(lo - (k - 1), 0), max(hi - (k - 1), 0))
-              for (lo, hi), k in zip(pads, window, strict=True)]
+    excess = _past_window(pads, w, dilation)
     # stride 1 only: with strides, XLA's simplifier aborts the process on the padded
     # form (a dilated, strided case: "Window dimensions do not match RHS shape")
     if tuple(strides) == (1, 1) and any(a or b for a, b in excess):
