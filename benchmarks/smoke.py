@@ -124,6 +124,16 @@ def conv_paths():
             "the quick shapes of both tables, each form picked where it wins", out)
 
 
+def guard_cost():
+    out = _run("guard_cost.py", "--quick", "--markdown")
+    rows = _table_rows(out)
+    forms = ["no guard", "fit", "per-step skip", "report-only, boolean flag"]
+    _expect([(r[0], r[1]) for r in rows] == [(m, f) for m in ("cnn", "mlp") for f in forms],
+            "the four guard forms for the cnn, then the mlp", out)
+    _expect(rows[0][4] == "1.000" and rows[4][4] == "1.000",
+            "each model's baseline (no guard) at 1.000", out)
+
+
 def gpu():
     with tempfile.TemporaryDirectory() as tmp:
         out = _run("gpu.py", "--cpu-smoke", "--impls", "funcnet,jax", "--out", tmp)
@@ -137,7 +147,7 @@ def gpu():
 
 CHECKS = {"peers": peers, "epoch": epoch, "step_cost": step_cost,
           "step_cost_rungs": step_cost_rungs, "cnn_torch": cnn_torch,
-          "conv_paths": conv_paths, "gpu": gpu}
+          "conv_paths": conv_paths, "guard_cost": guard_cost, "gpu": gpu}
 
 
 def main(argv=None):

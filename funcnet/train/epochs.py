@@ -14,6 +14,8 @@ return ``(params, state, opt_state, StepMetrics stacked over steps)``;
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -126,6 +128,19 @@ class Steps:
             else self.plain
 
 
+def _apart(fun, carry, inputs):
+    """``fun(carry, inputs)`` compiled as a computation of its own, so that none of it
+    fuses with the steps beside it: a ``lax.cond`` on the carry's flag (a value only
+    known at run time) whose two branches are both ``fun``.
+
+    Inside a fusion XLA:CPU contracts ``a * b + c`` into one rounding, so a step fused
+    with its neighbour (as XLA does when a scan of one plain step is inlined next to a
+    recorded step) can differ in the last bit from the same step in the plain scan. Kept
+    apart, a run that records gives the params of one that does not, bit for bit.
+    """
+    return jax.lax.cond(carry[-1], fun, fun, carry, inputs)
+
+
 def _scan_recorded(steps: Steps, scan_body, carry, inputs, nb: int):
     """``lax.scan`` of the epoch's steps with the recorded body on steps ``0, every,
     ...``: a scan over chunks of ``every`` steps (the recorded one, then a scan of
@@ -135,8 +150,9 @@ def _scan_recorded(steps: Steps, scan_body, carry, inputs, nb: int):
     every = steps.every
 
     def chunk(carry, inputs):
-        carry, first = recorded(carry, jax.tree.map(lambda a: a[0], inputs))
-        carry, rest = jax.lax.scan(plain, carry, jax.tree.map(lambda a: a[1:], inputs))
+        carry, first = _apart(recorded, carry, jax.tree.map(lambda a: a[0], inputs))
+        carry, rest = _apart(functools.partial(jax.lax.scan, plain), carry,
+                             jax.tree.map(lambda a: a[1:], inputs))
         health, first = first.health, first._replace(health=None)
         joined = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
         return carry, (joined, health)

@@ -13,6 +13,16 @@ Two paths run the same compiled update body (``funcnet.train.step.make_update``)
 Both paths visit the same samples in the same order with the same dropout keys, so they
 give the same parameters.
 
+The non-finite guard comes in two parts. Each step flags a non-finite loss or
+gradient, and applies its update anyway; when the epoch ends, what the updates made
+(the params, state and optimizer state) is checked once (``guard.epoch_finite``). An
+epoch that fails either is rerun from a copy of its start with the step that skips
+(``make_update(skip=True)``, also ``make_step``'s), which checks the new params, state
+and optimizer state at every step as well and freezes the epoch at the first bad one;
+``NonFiniteError`` then names it. So a run that stays finite pays for the guard one
+float sum over its gradients per step, not a second pass over everything the update
+touches and a branch around the update (``benchmarks/guard_cost.py`` times both).
+
 Randomness: epoch ``e`` (0-based) uses ``jax.random.fold_in(key, e)``, split into a
 permutation key and a step key; so a run resumed from a checkpoint after epoch ``k``
 continues exactly as the uninterrupted run would. Each checkpoint records the run's
@@ -40,7 +50,7 @@ from funcnet import diagnostics
 from funcnet.train import batching, evaluate, history, identity, metrics, setup, step
 from funcnet.train.early_stopping import EarlyStopping, Watch
 from funcnet.train.epochs import DataLayout, Steps, make_loop_epoch, make_scan_epoch, step_inputs
-from funcnet.train.guard import NonFiniteError, non_finite_paths
+from funcnet.train.guard import NonFiniteError, epoch_finite, non_finite_paths
 from funcnet.train.history import HISTORY_KEYS
 
 __all__ = ["DEVICE_DATA_BUDGET", "HISTORY_KEYS", "EarlyStopping", "FitResult",
@@ -106,8 +116,9 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
             is that epoch's history entry; returning ``True`` stops training.
         eval_batch_size: batch size for evaluation.
         guard: stop on a non-finite loss, gradient or update (raises
-            :class:`NonFiniteError`); ``False`` checks nothing, so nothing stops a run
-            that goes non-finite.
+            :class:`NonFiniteError` with the state before the first bad step; an epoch
+            that goes non-finite is rerun to find that step, see the module's note);
+            ``False`` checks nothing, so nothing stops a run that goes non-finite.
         mesh: a ``jax.sharding.Mesh`` for data-parallel training: every batch is split
             over the mesh's ``data_axis`` (padded with masked fillers when the batch size
             does not divide evenly), params, state and optimizer state are replicated,
@@ -175,14 +186,21 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
     if run.start_epoch == epochs:
         return FitResult(params, state, opt_state, history_)
 
-    update = step.make_update(model, loss_fn, optimizer, accuracy, guard)
-    steps = Steps(update, None if record is None else step.make_update(
-        model, loss_fn, optimizer, accuracy, guard, record), record)
+    def steps(skip):
+        return Steps(step.make_update(model, loss_fn, optimizer, accuracy, guard, skip=skip),
+                     None if record is None else step.make_update(
+                         model, loss_fn, optimizer, accuracy, guard, record, skip=skip),
+                     record)
+
     has_accuracy = metrics.resolve(loss_fn, accuracy) is not None
     layout = DataLayout(mesh, data_axis, batch_size)
     params, state, opt_state = layout.replicate((params, state, opt_state))
     make_epoch = make_scan_epoch if mode == "scan" else make_loop_epoch
-    run_epoch = make_epoch(steps, n, batch_size, layout)
+    # The guard in two parts (see the module's note): every epoch runs the report-only
+    # step, and one that does not stand is rerun from its start with the skipping one
+    # (compiled only then).
+    run_epoch = make_epoch(steps(skip=False), n, batch_size, layout)
+    rerun_epoch = make_epoch(steps(skip=True), n, batch_size, layout) if guard else None
     data = (layout.replicate((setup.as_array(x), setup.as_array(y))) if mode == "scan"
             else (np.asarray(x), np.asarray(y)))
     evaluator = None if eval_data is None else evaluate.epoch_evaluator(
@@ -197,10 +215,16 @@ def fit(model, params, state, optimizer, train_data, *, epochs: int, batch_size:
                      leave=True, disable=not show)
     for epoch in range(run.start_epoch, epochs):
         start = time.perf_counter()
+        desc = f"epoch {epoch + 1}/{epochs}" if show else None
+        # the epoch's inputs are donated to it, so the rerun starts from a copy
+        started = setup.snapshot((params, state, opt_state)) if guard else None
         params, state, opt_state, step_metrics = run_epoch(
-            params, state, opt_state, data, key, epoch,
-            progress_desc=f"epoch {epoch + 1}/{epochs}" if show else None)
+            params, state, opt_state, data, key, epoch, progress_desc=desc)
         step_metrics = jax.device_get(step_metrics)
+        if guard and not epoch_finite(step_metrics, params, state, opt_state):
+            params, state, opt_state, step_metrics = rerun_epoch(
+                *started, data, key, epoch, progress_desc=desc)
+            step_metrics = jax.device_get(step_metrics)
         good = history.finite_steps(step_metrics, nb)
         row = {"epoch": epoch + 1, **history.train_row(
             step_metrics, good, has_accuracy, record, model, params, epoch * nb),

@@ -21,7 +21,7 @@ import optax
 
 from funcnet import _checks, _compile, diagnostics, losses
 from funcnet.train import metrics
-from funcnet.train.guard import all_finite, skip_unless
+from funcnet.train.guard import all_finite, finite_by_sum, skip_unless
 
 
 class StepMetrics(NamedTuple):
@@ -34,7 +34,9 @@ class StepMetrics(NamedTuple):
         finite: with the guard on, whether the loss, every gradient and everything the
             step would keep (new params, state and optimizer state) were finite (if
             not, the step was skipped and params, state and opt_state are returned
-            unchanged); ``None`` with the guard off, which computes no flag.
+            unchanged); with ``make_update(..., skip=False)``, whether the loss and
+            every gradient were (nothing is skipped); ``None`` with the guard off,
+            which computes no flag.
         health: with ``record=diagnostics.Health(...)``, the step's record (a dict of
             small arrays, :meth:`~funcnet.diagnostics.Health.measure`); else ``None``.
     """
@@ -92,7 +94,7 @@ def loss_and_grads(model, loss_fn, layer_outputs: bool = False):
 
 
 def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
-                record=None):
+                record=None, skip: bool = True):
     """The uncompiled update body:
     ``(params, state, opt_state, x, y, mask, key, active=True) -> ...``.
 
@@ -100,11 +102,16 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
     step whose loss, gradients, new params, new state or new optimizer state are not
     finite, or that runs with ``active=False``,
     leaves params, state and opt_state unchanged and reports ``finite=False``; with it
-    off nothing is checked and ``finite`` is ``None``. With ``record`` (a
-    ``diagnostics.Health``) this is the recorded step: its metrics carry the record,
-    computed in the same compiled step from the same forward pass. The epochs run it
-    on the steps the record measures and the plain body (``record=None``) on the
-    others, so a step off the record costs exactly a plain one.
+    off nothing is checked and ``finite`` is ``None``. With ``guard`` on and
+    ``skip=False`` the step only reports: ``finite`` covers the loss and the gradients,
+    and the update is always applied (``active`` is ignored). ``fit``'s epochs run that
+    way and check what the updates made once, at the end of the epoch
+    (``funcnet.train.fit`` says why and what happens when the check fails). With
+    ``record`` (a ``diagnostics.Health``) this is the recorded step: its metrics carry
+    the record, computed in the same compiled step from the same forward pass. The
+    epochs run it on the steps the record measures and the plain body
+    (``record=None``) on the others, so a step off the record costs exactly a plain
+    one.
     """
     loss_fn = losses.get(loss)
     correct_fn = metrics.resolve(loss_fn, accuracy)
@@ -122,7 +129,11 @@ def make_update(model, loss, optimizer, accuracy="auto", guard: bool = True,
             norms = record.update_norms(updates) if recording else None
             return optax.apply_updates(params, updates), new_state, new_opt_state, norms
 
-        if guard:
+        if guard and not skip:
+            # the loss and gradients only: what the update makes is checked by the caller
+            ok = finite_by_sum(loss_value, grads)
+            new_params, new_state, new_opt_state, norms = apply()
+        elif guard:
             # The flag covers what the step would keep, not only what it starts from: a
             # finite gradient can still become a NaN update (a schedule gone NaN, an
             # overflowing moment), and the last finite params must never be replaced.
