@@ -252,7 +252,7 @@ def funcnet_health_step_case(every, x, y):
     mask = jnp.ones((x.shape[0],), jnp.float32)
 
     def jitted(record):
-        body = epochs.guarded_body(step.make_update(net, loss, tx, record=record))
+        body = epochs.guarded_body(step.make_update(net, loss, tx, record=record, skip=False))
 
         def one(params, state, opt_state):
             (params, state, opt_state, _), m = body(
@@ -285,9 +285,9 @@ def funcnet_epoch_case(guard, x_all, y_all, batch, record=None):
     tx = funcnet.optim.adam(1e-3)
     loss = "softmax_cross_entropy_with_integer_labels"
     steps = epochs.Steps(
-        step.make_update(net, loss, tx, guard=guard),
+        step.make_update(net, loss, tx, guard=guard, skip=False),
         None if record is None else step.make_update(net, loss, tx, guard=guard,
-                                                     record=record),
+                                                     record=record, skip=False),
         record)
     layout = epochs.DataLayout(None, None, batch)
     run_epoch = epochs.make_scan_epoch(steps, len(x_all), batch, layout)
