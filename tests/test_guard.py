@@ -45,6 +45,9 @@ def test_one_pass_and_per_shape_finiteness_agree(shapes, bad, dtype):
     arrays = [jnp.asarray(leaf, dtype) for leaf in leaves]
     assert bool(_guard._finite_per_shape(*arrays)) is expected
     assert bool(_guard._finite_one_pass(*arrays)) is expected
+    # fit's report-only step: one float sum of x * 0 over every leaf (and the loss)
+    assert bool(_guard.finite_by_sum(jnp.float32(0.5), arrays)) is expected
+    assert not bool(_guard.finite_by_sum(jnp.float32(np.nan), arrays))
 
 
 @pytest.mark.parametrize("ok", [True, False])

@@ -105,6 +105,23 @@ def test_health_record_is_the_hand_computed_one_on_a_padded_batch(mode):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("batch_size, every", [(2, 2), (5, 3)])
+def test_a_recorded_scan_gives_the_params_of_a_run_that_records_nothing(batch_size, every):
+    # 5 steps with a chunk of two then a lone recorded step, or 2 steps in a partial
+    # chunk: shapes where XLA inlines a scan of one plain step beside a recorded one. Each
+    # is kept apart (epochs._apart), so nothing fuses across them and no bit moves.
+    model = fn.Sequential([fn.Dense(3), fn.tanh, fn.Dense(2)])
+    params, state = model.init(jax.random.key(0), (4,))
+    x = np.random.default_rng(1).normal(size=(10, 4))
+    y = np.arange(10) % 2
+    common = {"batch_size": batch_size, "key": jax.random.key(1), "progress": False,
+              "epochs": 2}
+    recorded = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), **common,
+                      record=diagnostics.Health(every=every, per="leaf"))
+    plain = fn.fit(model, params, state, fn.optim.adam(1e-2), (x, y), **common)
+    jax.tree.map(np.testing.assert_array_equal, recorded.params, plain.params)
+
+
 def test_every_counts_steps_within_each_epoch_and_a_checkpoint_keeps_the_record(tmp_path):
     # three epochs of three steps (the last batch padded), every second step recorded:
     # steps 0 and 2 of each epoch (a chunk of two steps, then one step alone)
